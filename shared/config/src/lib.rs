@@ -148,9 +148,10 @@ impl Env {
 
     /// A required secret. The value is never part of an error message.
     pub fn secret(&self, var: &str) -> Result<SecretString, ConfigError> {
-        self.optional_secret(var)?.ok_or_else(|| ConfigError::Missing {
-            var: var.to_owned(),
-        })
+        self.optional_secret(var)?
+            .ok_or_else(|| ConfigError::Missing {
+                var: var.to_owned(),
+            })
     }
 
     /// An optional secret.
@@ -171,7 +172,10 @@ impl Env {
         } else {
             Err(ConfigError::invalid(
                 var,
-                format!("expected a URL starting with {}", schemes.join("://, ") + "://"),
+                format!(
+                    "expected a URL starting with {}",
+                    schemes.join("://, ") + "://"
+                ),
             ))
         }
     }
@@ -186,7 +190,10 @@ mod tests {
         let env = Env::from_pairs([("OTHER", "1")]);
         let err = env.required::<u32>("WORKER_CONCURRENCY").unwrap_err();
         assert_eq!(err.var(), "WORKER_CONCURRENCY");
-        assert_eq!(err.to_string(), "WORKER_CONCURRENCY is required but not set");
+        assert_eq!(
+            err.to_string(),
+            "WORKER_CONCURRENCY is required but not set"
+        );
     }
 
     #[test]
@@ -194,7 +201,8 @@ mod tests {
         let env = Env::from_pairs([("WORKER_CONCURRENCY", "five")]);
         let err = env.or::<u32>("WORKER_CONCURRENCY", 5).unwrap_err();
         assert!(
-            err.to_string().starts_with("WORKER_CONCURRENCY is invalid:"),
+            err.to_string()
+                .starts_with("WORKER_CONCURRENCY is invalid:"),
             "{err}"
         );
     }

@@ -91,11 +91,22 @@ mod tests {
 
     #[test]
     fn builds_binary_safe_argument_lists() {
-        let cmd = Cmd::new("SET").arg("k").arg(&[0u8, 255][..]).arg(10_u64).args(["EX", "5"]);
+        let cmd = Cmd::new("SET")
+            .arg("k")
+            .arg(&[0u8, 255][..])
+            .arg(10_u64)
+            .args(["EX", "5"]);
         assert_eq!(cmd.name(), "SET");
         assert_eq!(
             cmd.parts(),
-            [b"SET".to_vec(), b"k".to_vec(), vec![0, 255], b"10".to_vec(), b"EX".to_vec(), b"5".to_vec()]
+            [
+                b"SET".to_vec(),
+                b"k".to_vec(),
+                vec![0, 255],
+                b"10".to_vec(),
+                b"EX".to_vec(),
+                b"5".to_vec()
+            ]
         );
     }
 }

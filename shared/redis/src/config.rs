@@ -33,7 +33,8 @@ impl RedisConfig {
                 }
             }
             None => Err(ConfigError::Missing {
-                var: "REDIS_URL (or UPSTASH_REDIS_REST_URL and UPSTASH_REDIS_REST_TOKEN)".to_owned(),
+                var: "REDIS_URL (or UPSTASH_REDIS_REST_URL and UPSTASH_REDIS_REST_TOKEN)"
+                    .to_owned(),
             }),
         }
     }
@@ -73,7 +74,10 @@ mod tests {
         let env = Env::from_pairs([("REDIS_URL", "rediss://:pw@host:6380")]);
         let config = RedisConfig::from_env(&env).unwrap();
         assert!(matches!(config, RedisConfig::Tcp { .. }));
-        assert!(!format!("{config:?}").contains("pw"), "the password stays hidden");
+        assert!(
+            !format!("{config:?}").contains("pw"),
+            "the password stays hidden"
+        );
     }
 
     #[test]

@@ -120,10 +120,13 @@ impl RestTransport {
     }
 
     async fn read(&self, response: reqwest::Response) -> Result<(StatusCode, Json), RedisError> {
-        if let Some(token) = response.headers().get(SYNC_TOKEN).and_then(|v| v.to_str().ok()) {
-            if !token.is_empty() {
-                *self.sync_token.lock().expect("sync token lock") = Some(token.to_owned());
-            }
+        if let Some(token) = response
+            .headers()
+            .get(SYNC_TOKEN)
+            .and_then(|v| v.to_str().ok())
+            .filter(|t| !t.is_empty())
+        {
+            *self.sync_token.lock().expect("sync token lock") = Some(token.to_owned());
         }
         let status = response.status();
         let text = response.text().await.map_err(|e| self.map_send_error(e))?;
@@ -164,7 +167,9 @@ impl RestTransport {
             return Err(RedisError::Server(ServerError(message.to_owned())));
         }
         let Json::Array(items) = json else {
-            return Err(RedisError::Protocol(format!("{path} did not return an array")));
+            return Err(RedisError::Protocol(format!(
+                "{path} did not return an array"
+            )));
         };
         if items.len() != cmds.len() {
             return Err(RedisError::Protocol(format!(
@@ -228,7 +233,10 @@ fn path_form(cmd: &Cmd) -> Option<(String, Body)> {
     let mut path = String::new();
     for part in head {
         path.push('/');
-        path.extend(utf8_percent_encode(std::str::from_utf8(part).ok()?, NON_ALPHANUMERIC));
+        path.extend(utf8_percent_encode(
+            std::str::from_utf8(part).ok()?,
+            NON_ALPHANUMERIC,
+        ));
     }
     Some((path, Body::Raw(last.clone())))
 }
@@ -240,7 +248,9 @@ fn envelope(json: &Json) -> Result<Reply, RedisError> {
     }
     match json.get("result") {
         Some(result) => decode(result, true).map(Ok),
-        None => Err(RedisError::Protocol("reply has neither result nor error".to_owned())),
+        None => Err(RedisError::Protocol(
+            "reply has neither result nor error".to_owned(),
+        )),
     }
 }
 
@@ -262,7 +272,9 @@ fn decode(json: &Json, top: bool) -> Result<Value, RedisError> {
             .map(|item| decode(item, false))
             .collect::<Result<_, _>>()
             .map(Value::Array),
-        other => Err(RedisError::Protocol(format!("unexpected JSON value {other}"))),
+        other => Err(RedisError::Protocol(format!(
+            "unexpected JSON value {other}"
+        ))),
     }
 }
 
@@ -289,7 +301,10 @@ mod tests {
     #[test]
     fn binary_last_argument_uses_path_form() {
         let cmd = Cmd::new("SET").arg("a key/with slash").arg(vec![0u8, 0xff]);
-        assert!(matches!(json_command(&cmd), Err(RedisError::Unencodable(_))));
+        assert!(matches!(
+            json_command(&cmd),
+            Err(RedisError::Unencodable(_))
+        ));
         let (path, body) = path_form(&cmd).unwrap();
         assert_eq!(path, "/SET/a%20key%2Fwith%20slash");
         assert!(matches!(body, Body::Raw(b) if b == [0, 0xff]));

@@ -75,7 +75,9 @@ impl ScriptCall<'_> {
     /// Runs the script: EVALSHA, and EVAL if the server does not have it yet.
     pub async fn run(&self, redis: &Redis) -> Result<Value, RedisError> {
         match redis.query(&self.command(true)).await {
-            Err(RedisError::Server(e)) if e.is_noscript() => redis.query(&self.command(false)).await,
+            Err(RedisError::Server(e)) if e.is_noscript() => {
+                redis.query(&self.command(false)).await
+            }
             other => other,
         }
     }

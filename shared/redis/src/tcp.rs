@@ -66,6 +66,9 @@ impl TcpTransport {
 
     /// Runs `cmd` with a reply timeout of its own, for blocking commands (BLPOP, BZPOPMIN) whose
     /// server-side timeout is longer than the transport's default.
+    ///
+    /// Give blocking commands a transport of their own: while Redis holds a BLPOP, every other
+    /// command multiplexed on the same connection waits behind it.
     pub async fn query_blocking(&self, cmd: &Cmd, wait: Duration) -> Result<Value, RedisError> {
         let mut con = self.manager.clone();
         let command = to_redis(cmd);
@@ -130,7 +133,9 @@ impl RedisTransport for TcpTransport {
             redis::Value::ServerError(e) => Err(RedisError::Server(server_error(&e))),
             redis::Value::Array(items) => Ok(items.into_iter().map(reply).collect()),
             redis::Value::Nil => Err(RedisError::Protocol("transaction was aborted".to_owned())),
-            other => Err(RedisError::Protocol(format!("unexpected EXEC reply {other:?}"))),
+            other => Err(RedisError::Protocol(format!(
+                "unexpected EXEC reply {other:?}"
+            ))),
         }
     }
 }

@@ -47,7 +47,10 @@ where
         line.insert("timestamp".into(), Value::String(now_rfc3339()));
         line.insert("level".into(), Value::String(meta.level().to_string()));
         if self.severity {
-            line.insert("severity".into(), Value::String(severity(*meta.level()).into()));
+            line.insert(
+                "severity".into(),
+                Value::String(severity(*meta.level()).into()),
+            );
         }
         line.insert("service".into(), Value::String(self.service.clone()));
         line.insert("message".into(), Value::String(String::new()));
@@ -203,7 +206,10 @@ mod tests {
         assert_eq!(line["jobId"], "job-42");
         assert_eq!(line["duration"], 1250);
         let ts = line["timestamp"].as_str().unwrap();
-        assert!(time::OffsetDateTime::parse(ts, &time::format_description::well_known::Rfc3339).is_ok(), "{ts}");
+        assert!(
+            time::OffsetDateTime::parse(ts, &time::format_description::well_known::Rfc3339).is_ok(),
+            "{ts}"
+        );
         // `message` is the fourth key: the design's fields lead every line.
         let keys: Vec<_> = line.as_object().unwrap().keys().cloned().collect();
         assert_eq!(&keys[..4], ["timestamp", "level", "service", "message"]);
@@ -220,7 +226,10 @@ mod tests {
         );
         let err = io::Error::other(io::Error::new(io::ErrorKind::TimedOut, "redis timed out"));
         tracing::subscriber::with_default(subscriber, || {
-            tracing::warn!(error = &err as &(dyn std::error::Error + 'static), "claim failed");
+            tracing::warn!(
+                error = &err as &(dyn std::error::Error + 'static),
+                "claim failed"
+            );
         });
         let line = &lines(&capture)[0];
         assert_eq!(line["severity"], "WARNING");

@@ -18,7 +18,11 @@ use tracing_subscriber::{EnvFilter, Registry};
 
 /// Builds the subscriber: `filter` is used when neither `RUST_LOG` nor `LOG_LEVEL` is set.
 /// Generic over the sink so tests can capture output (or pass `std::io::sink`).
-pub fn get_subscriber<W>(service: &str, default_filter: &str, sink: W) -> impl Subscriber + Send + Sync
+pub fn get_subscriber<W>(
+    service: &str,
+    default_filter: &str,
+    sink: W,
+) -> impl Subscriber + Send + Sync
 where
     W: for<'a> MakeWriter<'a> + Send + Sync + 'static,
 {
@@ -39,10 +43,12 @@ where
 /// Installs the JSON subscriber on stdout for `service`. Call once, first thing in `main`.
 pub fn init(service: &str) {
     // A second call (tests that start several apps in one process) keeps the first subscriber.
-    let _ = tracing::subscriber::set_global_default(get_subscriber(service, "info", std::io::stdout));
+    let _ =
+        tracing::subscriber::set_global_default(get_subscriber(service, "info", std::io::stdout));
 }
 
 /// Same as [`init`], on stderr: for CLIs whose stdout is their report.
 pub fn init_stderr(service: &str) {
-    let _ = tracing::subscriber::set_global_default(get_subscriber(service, "info", std::io::stderr));
+    let _ =
+        tracing::subscriber::set_global_default(get_subscriber(service, "info", std::io::stderr));
 }

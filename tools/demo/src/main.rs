@@ -47,16 +47,26 @@ async fn roundtrip(env: &Env) -> anyhow::Result<()> {
         url: env.secret("REDIS_URL")?,
     };
     let timeout = Duration::from_secs(5);
-    let rest = connect(&rest, timeout).await.context("Failed to set up the REST transport")?;
-    let tcp = connect(&tcp, timeout).await.context("Failed to connect to REDIS_URL")?;
+    let rest = connect(&rest, timeout)
+        .await
+        .context("Failed to set up the REST transport")?;
+    let tcp = connect(&tcp, timeout)
+        .await
+        .context("Failed to connect to REDIS_URL")?;
 
     let key = format!("demo:{{roundtrip}}:{:08x}", rand::random::<u32>());
-    let value = format!("hello from REST at {}", rest_url);
+    let value = format!("hello from REST at {rest_url}");
     rest.query(&Cmd::new("SET").arg(&key).arg(&value).arg("EX").arg(60))
         .await
         .context("Failed to write through the REST gateway")?;
-    let read = tcp.query(&Cmd::new("GET").arg(&key)).await.context("Failed to read over TCP")?;
-    ensure!(read.as_str()? == value, "TCP read {read:?}, REST wrote {value:?}");
+    let read = tcp
+        .query(&Cmd::new("GET").arg(&key))
+        .await
+        .context("Failed to read over TCP")?;
+    ensure!(
+        read.as_str()? == value,
+        "TCP read {read:?}, REST wrote {value:?}"
+    );
     println!("REST SET {key} -> TCP GET: {:?}", read.as_str()?);
 
     let script = Script::new(COUNTER);
@@ -64,9 +74,14 @@ async fn roundtrip(env: &Env) -> anyhow::Result<()> {
     let over_rest = run_counter(&script, &rest, &counter).await?;
     let over_tcp = run_counter(&script, &tcp, &counter).await?;
     if over_rest != 1 || over_tcp != 2 {
-        bail!("script results disagree: REST gave {over_rest}, TCP gave {over_tcp}, expected 1 then 2");
+        bail!(
+            "script results disagree: REST gave {over_rest}, TCP gave {over_tcp}, expected 1 then 2"
+        );
     }
-    println!("script {} over REST -> {over_rest}, over TCP -> {over_tcp}", &script.sha()[..12]);
+    println!(
+        "script {} over REST -> {over_rest}, over TCP -> {over_tcp}",
+        &script.sha()[..12]
+    );
     tcp.query(&Cmd::new("DEL").arg(&key).arg(&counter)).await?;
     println!("roundtrip OK");
     Ok(())
