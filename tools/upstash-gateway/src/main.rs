@@ -2,6 +2,7 @@
 
 use std::net::SocketAddr;
 
+use anyhow::Context;
 use clap::Parser;
 use upstash_gateway::{GatewayConfig, serve, shutdown_signal};
 
@@ -42,8 +43,12 @@ async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     let mut config = GatewayConfig::new(cli.redis_url, cli.token);
     config.max_body_bytes = cli.max_body_bytes;
-    let listener = tokio::net::TcpListener::bind(cli.listen).await?;
-    serve(listener, config, shutdown_signal()).await?;
+    let listener = tokio::net::TcpListener::bind(cli.listen)
+        .await
+        .with_context(|| format!("Failed to listen on {}", cli.listen))?;
+    serve(listener, config, shutdown_signal())
+        .await
+        .context("The gateway stopped with an error")?;
     tracing::info!("upstash-gateway stopped");
     Ok(())
 }
