@@ -3,7 +3,6 @@
 mod common;
 
 use std::net::SocketAddr;
-use std::process::Stdio;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
@@ -13,57 +12,8 @@ use axum::routing::post;
 use scenergy_redis::{
     Cmd, Redis, RedisError, RestConfig, RestTransport, TcpConfig, TcpTransport, Value,
 };
+use scenergy_testkit::{OwnRedis, free_port};
 use tokio::net::TcpListener;
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-/// A redis-server of our own, so the test may kill and restart it.
-struct OwnRedis {
-    child: tokio::process::Child,
-}
-
-impl OwnRedis {
-    async fn start(port: u16) -> Self {
-        let child = tokio::process::Command::new("redis-server")
-            .args([
-                "--port",
-                &port.to_string(),
-                "--bind",
-                "127.0.0.1",
-                "--save",
-                "",
-                "--appendonly",
-                "no",
-            ])
-            .stdout(Stdio::null())
-            .kill_on_drop(true)
-            .spawn()
-            .expect("redis-server is installed (infra/local/services.sh)");
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while tokio::net::TcpStream::connect(("127.0.0.1", port))
-            .await
-            .is_err()
-        {
-            assert!(
-                Instant::now() < deadline,
-                "redis-server did not start on {port}"
-            );
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
-        Self { child }
-    }
-
-    async fn kill(mut self) {
-        self.child.kill().await.unwrap();
-        self.child.wait().await.unwrap();
-    }
-}
 
 #[tokio::test]
 async fn tcp_reconnects_by_itself_after_a_redis_restart() {

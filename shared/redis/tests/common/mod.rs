@@ -8,13 +8,10 @@ use upstash_gateway::{GatewayConfig, SpawnedGateway};
 
 pub const TOKEN: &str = "conformance-token";
 
-pub fn redis_url() -> String {
-    std::env::var("REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".to_owned())
-}
+pub use scenergy_testkit::redis_url;
 
-/// A random prefix so parallel tests never touch each other's keys.
 pub fn prefix() -> String {
-    format!("test:{:016x}", rand::random::<u64>())
+    scenergy_testkit::unique_prefix("redis")
 }
 
 pub struct Harness {
