@@ -49,32 +49,45 @@ impl std::fmt::Debug for TcpTransport {
 impl TcpTransport {
     /// Connects once, so a wrong URL fails at start-up rather than at the first job.
     pub async fn connect(config: TcpConfig) -> Result<Self, RedisError> {
-        let client = redis::Client::open(config.url.as_str()).map_err(map_error)?;
+        Self::open(&config, Some(config.response_timeout)).await
+    }
+
+    /// Connects a transport of its own for blocking commands ([`TcpTransport::query_blocking`]).
+    /// Its connection manager has no reply timeout, because that timeout would cut a longer
+    /// BLPOP short; each blocking call bounds its own wait instead.
+    pub async fn connect_blocking(config: TcpConfig) -> Result<Self, RedisError> {
+        Self::open(&config, None).await
+    }
+
+    async fn open(config: &TcpConfig, reply_timeout: Option<Duration>) -> Result<Self, RedisError> {
+        let timeout = config.response_timeout;
+        let client = redis::Client::open(config.url.as_str()).map_err(|e| map_error(e, timeout))?;
         let manager_config = ConnectionManagerConfig::new()
             .set_connection_timeout(Some(config.connect_timeout))
-            .set_response_timeout(Some(config.response_timeout))
+            .set_response_timeout(reply_timeout)
             .set_number_of_retries(3)
             .set_max_delay(Duration::from_secs(1));
         let manager = ConnectionManager::new_with_config(client, manager_config)
             .await
-            .map_err(map_error)?;
+            .map_err(|e| map_error(e, timeout))?;
         Ok(Self {
             manager,
-            response_timeout: config.response_timeout,
+            response_timeout: timeout,
         })
     }
 
     /// Runs `cmd` with a reply timeout of its own, for blocking commands (BLPOP, BZPOPMIN) whose
     /// server-side timeout is longer than the transport's default.
     ///
-    /// Give blocking commands a transport of their own: while Redis holds a BLPOP, every other
-    /// command multiplexed on the same connection waits behind it.
+    /// Call it on a transport from [`TcpTransport::connect_blocking`]: while Redis holds a BLPOP,
+    /// every other command multiplexed on the same connection waits behind it, and an ordinary
+    /// transport's reply timeout would end the wait early.
     pub async fn query_blocking(&self, cmd: &Cmd, wait: Duration) -> Result<Value, RedisError> {
         let mut con = self.manager.clone();
         let command = to_redis(cmd);
         let total = wait + self.response_timeout;
         match tokio::time::timeout(total, command.query_async::<redis::Value>(&mut con)).await {
-            Ok(result) => single(result),
+            Ok(result) => single(result, total),
             Err(_) => Err(RedisError::Timeout(total)),
         }
     }
@@ -101,7 +114,7 @@ impl RedisTransport for TcpTransport {
             Err(e) if e.is_connection_dropped() => command.query_async(&mut con).await,
             other => other,
         };
-        single(result)
+        single(result, self.response_timeout)
     }
 
     async fn pipeline(&self, cmds: &[Cmd]) -> Result<Vec<Reply>, RedisError> {
@@ -110,7 +123,10 @@ impl RedisTransport for TcpTransport {
         for cmd in cmds {
             pipe.add_command(to_redis(cmd));
         }
-        let values = self.run_pipeline(&pipe).await.map_err(map_error)?;
+        let values = self
+            .run_pipeline(&pipe)
+            .await
+            .map_err(|e| map_error(e, self.response_timeout))?;
         Ok(values.into_iter().map(reply).collect())
     }
 
@@ -120,7 +136,10 @@ impl RedisTransport for TcpTransport {
         for cmd in cmds {
             pipe.add_command(to_redis(cmd));
         }
-        let values = self.run_pipeline(&pipe).await.map_err(map_error)?;
+        let values = self
+            .run_pipeline(&pipe)
+            .await
+            .map_err(|e| map_error(e, self.response_timeout))?;
         // `ignore_errors` hands back EXEC's reply as a one-element array; a discarded
         // transaction is a single error in it, a committed one the array of results.
         let exec = match values.as_slice() {
@@ -149,10 +168,13 @@ fn to_redis(cmd: &Cmd) -> redis::Cmd {
     command
 }
 
-fn single(result: redis::RedisResult<redis::Value>) -> Result<Value, RedisError> {
+fn single(
+    result: redis::RedisResult<redis::Value>,
+    timeout: Duration,
+) -> Result<Value, RedisError> {
     match result {
         Ok(value) => reply(value).map_err(RedisError::Server),
-        Err(e) => Err(map_error(e)),
+        Err(e) => Err(map_error(e, timeout)),
     }
 }
 
@@ -197,7 +219,8 @@ fn server_error(e: &redis::ServerError) -> ServerError {
     })
 }
 
-fn map_error(e: redis::RedisError) -> RedisError {
+/// `timeout` is the wait that applied, so a timeout error says how long it was.
+fn map_error(e: redis::RedisError, timeout: Duration) -> RedisError {
     if let Some(code) = e.code() {
         return RedisError::Server(ServerError(match e.detail() {
             Some(detail) => format!("{code} {detail}"),
@@ -205,7 +228,7 @@ fn map_error(e: redis::RedisError) -> RedisError {
         }));
     }
     if e.is_timeout() {
-        return RedisError::Timeout(Duration::ZERO);
+        return RedisError::Timeout(timeout);
     }
     if e.is_io_error() || e.is_connection_dropped() || e.is_connection_refusal() {
         return RedisError::Connection(Box::new(e));

@@ -1,0 +1,28 @@
+//! The operation scripts, each built once from `lua/_prelude.lua` followed by `lua/<op>.lua`.
+
+use std::sync::LazyLock;
+
+use scenergy_redis::Script;
+
+macro_rules! script {
+    ($name:ident, $file:literal) => {
+        pub(crate) static $name: LazyLock<Script> = LazyLock::new(|| {
+            Script::new(concat!(
+                include_str!("../lua/_prelude.lua"),
+                include_str!(concat!("../lua/", $file))
+            ))
+        });
+    };
+}
+
+script!(ENQUEUE, "enqueue.lua");
+script!(CLAIM, "claim.lua");
+script!(HEARTBEAT, "heartbeat.lua");
+script!(PROGRESS, "progress.lua");
+script!(COMPLETE, "complete.lua");
+script!(FAIL, "fail.lua");
+script!(CANCEL, "cancel.lua");
+script!(FINISH_CANCELLED, "finish_cancelled.lua");
+script!(RELEASE, "release.lua");
+script!(TRIM, "trim.lua");
+script!(COUNTS, "counts.lua");
