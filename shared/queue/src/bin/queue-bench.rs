@@ -3,8 +3,13 @@
 //! Command counts come from `INFO commandstats` deltas (they include the commands run inside
 //! scripts, which is what Upstash bills), so run it against a Redis nobody else is using.
 #![allow(clippy::print_stdout, reason = "a benchmark reports on stdout")]
+#![allow(
+    clippy::print_stderr,
+    reason = "with --json the human-readable report goes to stderr"
+)]
 
 use std::collections::HashMap;
+use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
@@ -34,11 +39,52 @@ struct Args {
     idle_cycles: u32,
     #[arg(long, default_value_t = 30)]
     idle_wait_secs: u64,
+    /// Print the results as one JSON object on stdout (the usual report goes to stderr).
+    #[arg(long)]
+    json: bool,
+    /// Only measure the RSS of a fresh idle worker: connect, one empty claim, one short wake wait.
+    #[arg(long)]
+    idle_rss_only: bool,
+}
+
+/// The report: human-readable lines, plus the same numbers as JSON for `--json`.
+#[derive(Debug)]
+struct Report {
+    json: bool,
+    values: Mutex<serde_json::Map<String, serde_json::Value>>,
+}
+
+impl Report {
+    fn line(&self, s: &str) {
+        if self.json {
+            eprintln!("{s}");
+        } else {
+            println!("{s}");
+        }
+    }
+
+    fn set(&self, key: &str, value: impl Into<serde_json::Value>) {
+        if let Ok(mut v) = self.values.lock() {
+            v.insert(key.to_owned(), value.into());
+        }
+    }
+
+    fn finish(&self) {
+        if self.json
+            && let Ok(v) = self.values.lock()
+        {
+            println!("{}", serde_json::Value::Object(v.clone()));
+        }
+    }
 }
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() -> Result<()> {
     let args = Args::parse();
+    let report = Report {
+        json: args.json,
+        values: Mutex::new(serde_json::Map::new()),
+    };
     let tcp = || TcpTransport::connect(TcpConfig::new(args.redis_url.clone()));
     let redis = Redis::new(tcp().await.context("connecting to Redis")?);
     let blocking = scenergy_queue::wake_transport(&args.redis_url).await?;
@@ -55,19 +101,34 @@ async fn main() -> Result<()> {
             .collect()
     };
 
-    println!(
+    if args.idle_rss_only {
+        let q = queue()?;
+        let c = q.claim("idle", 10, 60_000, now_ms()).await?;
+        anyhow::ensure!(c.jobs.is_empty());
+        q.wait_for_wake(&blocking, Duration::from_secs(2)).await?;
+        let rss = rss().unwrap_or_else(|| "unknown".to_owned());
+        report.line(&format!("fresh idle worker process RSS: {rss}"));
+        report.set("idle_rss_kb", rss_kb(&rss));
+        cleanup(&q).await?;
+        report.finish();
+        return Ok(());
+    }
+    report.set("jobs", args.jobs);
+    report.set("batch", args.batch);
+    report.line(&format!(
         "# queue-bench ({} jobs, claim batch {})",
         args.jobs, args.batch
-    );
+    ));
     let q = queue()?;
     let started = Instant::now();
     for chunk in jobs(args.jobs).chunks(1_000) {
         q.enqueue_many(chunk.to_vec()).await?;
     }
-    println!(
-        "enqueue (enqueue_many, 1000 per pipeline): {:.0} jobs/s",
-        per_sec(args.jobs, started)
-    );
+    let rate = per_sec(args.jobs, started);
+    report.line(&format!(
+        "enqueue (enqueue_many, 1000 per pipeline): {rate:.0} jobs/s"
+    ));
+    report.set("enqueue_jobs_per_sec", rate);
     cleanup(&q).await?;
 
     for concurrency in [1, 10, 50] {
@@ -86,21 +147,37 @@ async fn main() -> Result<()> {
         for t in tasks {
             t.await??;
         }
-        println!(
-            "no-op processing, concurrency {concurrency}: {:.0} jobs/s",
-            per_sec(args.jobs, started)
-        );
+        let rate = per_sec(args.jobs, started);
+        report.line(&format!(
+            "no-op processing, concurrency {concurrency}: {rate:.0} jobs/s"
+        ));
+        report.set(&format!("processing_c{concurrency}_jobs_per_sec"), rate);
         cleanup(&q).await?;
     }
 
-    latency(&queue()?, &blocking, args.rate, args.latency_secs).await?;
-    command_costs(&queue()?).await?;
-    idle(&queue()?, &blocking, args.idle_cycles, args.idle_wait_secs).await?;
-    println!(
-        "process RSS: {}",
-        rss().unwrap_or_else(|| "unknown".to_owned())
-    );
+    latency(&queue()?, &blocking, args.rate, args.latency_secs, &report).await?;
+    command_costs(&queue()?, &report).await?;
+    idle(
+        &queue()?,
+        &blocking,
+        args.idle_cycles,
+        args.idle_wait_secs,
+        &report,
+    )
+    .await?;
+    let rss = rss().unwrap_or_else(|| "unknown".to_owned());
+    report.line(&format!("process RSS: {rss}"));
+    report.set("rss_kb", rss_kb(&rss));
+    report.finish();
     Ok(())
+}
+
+/// `"12345 kB"` → 12345 (null when unknown).
+fn rss_kb(rss: &str) -> serde_json::Value {
+    rss.split_whitespace()
+        .next()
+        .and_then(|n| n.parse::<u64>().ok())
+        .map_or(serde_json::Value::Null, Into::into)
 }
 
 fn per_sec(n: usize, since: Instant) -> f64 {
@@ -124,7 +201,13 @@ async fn drain(q: &Queue, token: &str, batch: u32) -> Result<()> {
 }
 
 /// One worker idles on BLPOP; jobs arrive at a fixed rate; start latency = claim - enqueue.
-async fn latency(q: &Queue, blocking: &TcpTransport, rate: u64, secs: u64) -> Result<()> {
+async fn latency(
+    q: &Queue,
+    blocking: &TcpTransport,
+    rate: u64,
+    secs: u64,
+    report: &Report,
+) -> Result<()> {
     let total = usize::try_from(rate * secs)?;
     let worker = {
         let q = q.clone();
@@ -156,12 +239,17 @@ async fn latency(q: &Queue, blocking: &TcpTransport, rate: u64, secs: u64) -> Re
     let mut latencies = worker.await??;
     latencies.sort_unstable();
     let pct = |p: usize| latencies[(latencies.len() * p / 100).min(latencies.len() - 1)];
-    println!(
-        "enqueue->start latency at {rate} jobs/s (worker idling on BLPOP): p50 {} ms, p99 {} ms, max {} ms",
+    let max = latencies.last().copied().unwrap_or_default();
+    report.line(&format!(
+        "enqueue->start latency at {rate} jobs/s (worker idling on BLPOP): p50 {} ms, p99 {} ms, max {max} ms",
         pct(50),
         pct(99),
-        latencies.last().copied().unwrap_or_default()
-    );
+    ));
+    report.set("latency_rate", rate);
+    report.set("latency_jobs", total);
+    report.set("latency_p50_ms", pct(50));
+    report.set("latency_p99_ms", pct(99));
+    report.set("latency_max_ms", max);
     cleanup(q).await
 }
 
@@ -206,13 +294,13 @@ async fn count<F: Future<Output = Result<()>>>(redis: &Redis, f: F) -> Result<(i
     Ok((total, detail))
 }
 
-async fn command_costs(q: &Queue) -> Result<()> {
+async fn command_costs(q: &Queue, report: &Report) -> Result<()> {
     let r = q.redis();
     // Warm the script cache so NOSCRIPT fallbacks do not count.
     let warm = q.enqueue(NewJob::new("noop", "c", json!(1))).await?.job_id;
     drain(q, "warm", 1).await?;
     let _ = warm;
-    println!("commands per operation (server-side, scripts' inner commands included):");
+    report.line("commands per operation (server-side, scripts' inner commands included):");
     let (n, d) = count(r, async {
         q.enqueue(NewJob::new("noop", "c", json!(1)))
             .await
@@ -220,14 +308,16 @@ async fn command_costs(q: &Queue) -> Result<()> {
             .map_err(Into::into)
     })
     .await?;
-    println!("  enqueue 1: {n} ({d})");
+    report.line(&format!("  enqueue 1: {n} ({d})"));
+    report.set("cmd_enqueue_1", n);
     let mut claimed = Vec::new();
     let (n, d) = count(r, async {
         claimed = q.claim("w", 1, 60_000, now_ms()).await?.jobs;
         Ok(())
     })
     .await?;
-    println!("  claim 1: {n} ({d})");
+    report.line(&format!("  claim 1: {n} ({d})"));
+    report.set("cmd_claim_1", n);
     let id = claimed[0].id.clone();
     let (n, d) = count(r, async {
         q.heartbeat("w", std::slice::from_ref(&id), 60_000, now_ms())
@@ -236,7 +326,8 @@ async fn command_costs(q: &Queue) -> Result<()> {
             .map_err(Into::into)
     })
     .await?;
-    println!("  heartbeat 1: {n} ({d})");
+    report.line(&format!("  heartbeat 1: {n} ({d})"));
+    report.set("cmd_heartbeat_1", n);
     let (n, d) = count(r, async {
         q.progress(&id, "w", &json!({"pct": 50}), now_ms())
             .await
@@ -244,7 +335,8 @@ async fn command_costs(q: &Queue) -> Result<()> {
             .map_err(Into::into)
     })
     .await?;
-    println!("  progress: {n} ({d})");
+    report.line(&format!("  progress: {n} ({d})"));
+    report.set("cmd_progress", n);
     let (n, d) = count(r, async {
         q.complete("w", &[(id.clone(), json!(1))], now_ms())
             .await
@@ -252,14 +344,16 @@ async fn command_costs(q: &Queue) -> Result<()> {
             .map_err(Into::into)
     })
     .await?;
-    println!("  complete 1: {n} ({d})");
+    report.line(&format!("  complete 1: {n} ({d})"));
+    report.set("cmd_complete_1", n);
     let (n, d) = count(r, async {
         let c = q.claim("idle", 1, 60_000, now_ms()).await?;
         anyhow::ensure!(c.jobs.is_empty());
         Ok(())
     })
     .await?;
-    println!("  claim finding nothing: {n} ({d})");
+    report.line(&format!("  claim finding nothing: {n} ({d})"));
+    report.set("cmd_claim_empty", n);
 
     let batch = 100;
     let (n, _) = count(r, async {
@@ -270,10 +364,11 @@ async fn command_costs(q: &Queue) -> Result<()> {
         drain(q, "w", 10).await
     })
     .await?;
-    println!(
-        "  lifecycle, batched (enqueue_many {batch}, claim 10 + complete 10 at a time): {:.1} commands per job",
-        n as f64 / f64::from(batch)
-    );
+    let per_job = n as f64 / f64::from(batch);
+    report.line(&format!(
+        "  lifecycle, batched (enqueue_many {batch}, claim 10 + complete 10 at a time): {per_job:.1} commands per job"
+    ));
+    report.set("cmd_lifecycle_batched_per_job", per_job);
     let (n, _) = count(r, async {
         for i in 0..20 {
             q.enqueue(NewJob::new("noop", "c", json!(i))).await?;
@@ -284,15 +379,22 @@ async fn command_costs(q: &Queue) -> Result<()> {
         Ok(())
     })
     .await?;
-    println!(
-        "  lifecycle, one job at a time (enqueue, claim 1, complete 1): {:.1} commands per job",
-        n as f64 / 20.0
-    );
+    let per_job = n as f64 / 20.0;
+    report.line(&format!(
+        "  lifecycle, one job at a time (enqueue, claim 1, complete 1): {per_job:.1} commands per job"
+    ));
+    report.set("cmd_lifecycle_one_per_job", per_job);
     cleanup(q).await
 }
 
 /// An idle worker: claim, then BLPOP with a long timeout, for `cycles` cycles.
-async fn idle(q: &Queue, blocking: &TcpTransport, cycles: u32, wait_secs: u64) -> Result<()> {
+async fn idle(
+    q: &Queue,
+    blocking: &TcpTransport,
+    cycles: u32,
+    wait_secs: u64,
+    report: &Report,
+) -> Result<()> {
     let r = q.redis().clone();
     let started = Instant::now();
     let (n, d) = count(&r, async {
@@ -306,12 +408,16 @@ async fn idle(q: &Queue, blocking: &TcpTransport, cycles: u32, wait_secs: u64) -
     })
     .await?;
     let per_cycle = n as f64 / f64::from(cycles);
-    println!(
-        "idle worker (BLPOP timeout {wait_secs} s): {n} commands in {cycles} cycles ({:.0} s) = {per_cycle:.1} per cycle \
-         = {:.1} per minute ({d})",
-        started.elapsed().as_secs_f64(),
-        per_cycle * 60.0 / wait_secs as f64
-    );
+    let elapsed = started.elapsed().as_secs_f64();
+    let per_minute = per_cycle * 60.0 / wait_secs as f64;
+    report.line(&format!(
+        "idle worker (BLPOP timeout {wait_secs} s): {n} commands in {cycles} cycles ({elapsed:.0} s) = {per_cycle:.1} per cycle \
+         = {per_minute:.1} per minute ({d})"
+    ));
+    report.set("idle_commands", n);
+    report.set("idle_secs", elapsed);
+    report.set("idle_wait_secs", wait_secs);
+    report.set("idle_commands_per_min", per_minute);
     cleanup(q).await
 }
 
