@@ -85,7 +85,10 @@ pub(super) fn analyze(product: &ProductInput) -> ProductAnalysis {
         },
         SceneSuggestion {
             title: "Lifestyle interior".to_owned(),
-            prompt_hint: format!("{name} in a {style} living space, natural window light"),
+            prompt_hint: format!(
+                "{name} in {} {style} living space, natural window light",
+                article(&style)
+            ),
         },
         SceneSuggestion {
             title: "Detail close-up".to_owned(),
@@ -99,5 +102,14 @@ pub(super) fn analyze(product: &ProductInput) -> ProductAnalysis {
         colours,
         scene_suggestions,
         offline: true,
+    }
+}
+
+/// "a" or "an", by the first letter, which is right for every style word we use.
+fn article(word: &str) -> &'static str {
+    if word.starts_with(['a', 'e', 'i', 'o', 'u']) {
+        "an"
+    } else {
+        "a"
     }
 }
