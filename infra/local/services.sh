@@ -94,6 +94,8 @@ ensure_node() {
 
 ensure_tools() {
   command -v curl >/dev/null || apt_install curl ca-certificates
+  # Schemathesis and the S3 test server live in a venv.
+  python3 -c 'import venv, ensurepip' 2>/dev/null || apt_install python3 python3-venv python3-pip
 }
 
 ensure_tools

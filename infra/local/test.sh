@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The whole test suite: services, formatting, lints, Rust tests, peer tests.
+# The whole test suite: services, formatting, lints, Rust tests, peer tests, API conformance.
 # This is the README's test command, and what CI runs (.ci/run).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -29,4 +29,5 @@ step "rustfmt" cargo fmt --all --check
 step "clippy" cargo clippy --locked --workspace --all-targets -- -D warnings
 step "rust tests (real redis-server)" nextest_or_test
 step "@upstash/redis peer test against the gateway" bash tools/upstash-gateway/peer-test/run.sh
+step "Schemathesis against the live functions and openapi.yaml" bash functions/schemathesis.sh
 printf '\nall checks passed\n' >&2
