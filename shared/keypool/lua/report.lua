@@ -15,7 +15,7 @@
 -- ARGV[4]  until, ms ('cool', 'off'; 0 with 'off' = indefinitely)
 -- ARGV[5]  reason ('off': 'daily_quota' | 'invalid_key')
 -- ARGV[6]  the stream's approximate MAXLEN
--- Returns  the key's state field after the report ('' = healthy)
+-- Returns  {the key's state field after the report ('' = healthy), 1 if this report changed it else 0}
 -- Calls    ok: HGET (+ HDEL if probing) = 1-2; cool: HGET + HINCRBY (+ HSET) = 2-3;
 --          off: HGET (+ HINCRBY for daily_quota) + HSET + XADD = 3-4 (each plus the EVALSHA)
 local field = ARGV[2] .. ':st'
@@ -31,9 +31,9 @@ local until_ms = tonumber(ARGV[4])
 if outcome == 'ok' then
   if kind == 'p' then
     redis.call('HDEL', KEYS[1], field)
-    return ''
+    return { '', 1 }
   end
-  return st or ''
+  return { st or '', 0 }
 end
 
 if outcome == 'cool' or ARGV[5] == 'daily_quota' then
@@ -41,16 +41,16 @@ if outcome == 'cool' or ARGV[5] == 'daily_quota' then
 end
 if outcome == 'cool' then
   local stronger = (kind == 'd' and (t == 0 or t >= until_ms)) or (kind == 'c' and t >= until_ms)
-  if stronger then return st end
+  if stronger then return { st, 0 } end
   st = 'c|' .. ARGV[4]
   redis.call('HSET', KEYS[1], field, st)
-  return st
+  return { st, 1 }
 end
 
 -- 'off': an indefinite disable is never replaced by a dated one.
-if kind == 'd' and t == 0 then return st end
+if kind == 'd' and t == 0 then return { st, 0 } end
 st = 'd|' .. ARGV[4] .. '|' .. ARGV[5]
 redis.call('HSET', KEYS[1], field, st)
 redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[6], '*',
   'key', ARGV[2], 'event', 'disabled', 'reason', ARGV[5], 'until', ARGV[4], 'at', ARGV[1])
-return st
+return { st, 1 }

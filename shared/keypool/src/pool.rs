@@ -211,7 +211,7 @@ impl KeyPool {
             }
             KeyOutcome::InvalidKey => ("off", 0, DisableReason::InvalidKey.as_str()),
         };
-        let state = REPORT
+        let reply = REPORT
             .call()
             .key(self.config.state_key())
             .key(self.config.events_key())
@@ -223,10 +223,21 @@ impl KeyPool {
             .arg(self.config.events_maxlen)
             .run(&self.redis)
             .await?
-            .into_opt_string()?
-            .unwrap_or_default();
-        tracing::info!(key = lease.id(), ?outcome, state, "Gemini key report");
-        if op == "off" && state == format!("d|{until}|{reason}") {
+            .into_array()?;
+        let (state, changed) = match reply.as_slice() {
+            [state, changed] => (state.as_str()?.to_owned(), changed.as_int()? == 1),
+            _ => return Err(RedisError::Protocol(format!("report returned {reply:?}")).into()),
+        };
+        tracing::info!(
+            key = lease.id(),
+            ?outcome,
+            state,
+            changed,
+            "Gemini key report"
+        );
+        // Only the report that disabled the key announces it; concurrent reports of the same
+        // bad key find it already disabled.
+        if op == "off" && changed {
             let event = PoolEvent {
                 key_id: lease.id().to_owned(),
                 reason: DisableReason::parse(reason),
