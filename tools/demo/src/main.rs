@@ -1,7 +1,11 @@
-//! The demo CLI behind the README's run command. Today it proves the Redis foundation end to
-//! end: a value written through the Upstash REST gateway is read back over TCP, and one Lua
-//! script runs over both transports with the same result. Later issues grow it into the full
-//! job demo. Output for people goes to stdout; logs are JSON on stderr.
+//! The demo CLI behind the README's run command.
+//!
+//! - `roundtrip` proves the Redis foundation: a value written through the Upstash REST gateway
+//!   is read back over TCP, and one Lua script runs over both transports with the same result.
+//! - `token` mints a demo bearer token for the functions, signed with `AUTH_JWT_SECRET`
+//!   (production tokens come from the customer's own app).
+//!
+//! Output for people goes to stdout; logs are JSON on stderr.
 #![allow(clippy::print_stdout, reason = "a CLI's report is its output")]
 
 use std::time::Duration;
@@ -23,6 +27,13 @@ enum Command {
     /// Write through REST, read over TCP, run a script on both.
     /// Reads UPSTASH_REDIS_REST_URL, UPSTASH_REDIS_REST_TOKEN and REDIS_URL.
     Roundtrip,
+    /// Print a bearer token for CLIENT, signed with AUTH_JWT_SECRET.
+    Token {
+        #[arg(long, default_value = "demo-client")]
+        client: String,
+        #[arg(long, default_value_t = 3600)]
+        ttl_secs: u64,
+    },
 }
 
 const COUNTER: &str = include_str!("roundtrip.lua");
@@ -32,6 +43,18 @@ async fn main() -> anyhow::Result<()> {
     scenergy_telemetry::init_stderr("scenergy-demo");
     match Cli::parse().command {
         Command::Roundtrip => roundtrip(&Env::process()).await,
+        Command::Token { client, ttl_secs } => {
+            let env = Env::process();
+            let secret = env.secret("AUTH_JWT_SECRET")?;
+            scenergy_http::JwtVerifier::new(&secret)
+                .map_err(|why| anyhow::anyhow!("AUTH_JWT_SECRET {why}"))?;
+            scenergy_http::ClientId::parse(&client)
+                .map_err(|why| anyhow::anyhow!("--client {why}"))?;
+            let token = scenergy_http::auth::mint(&secret, &client, Duration::from_secs(ttl_secs))
+                .context("Failed to sign the token")?;
+            println!("{token}");
+            Ok(())
+        }
     }
 }
 
