@@ -7,6 +7,9 @@ cd "$(dirname "$0")/../.."
 export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$HOME/.cache/scenergy-target}
 export CARGO_TERM_COLOR=${CARGO_TERM_COLOR:-never}
 export REDIS_URL=${REDIS_URL:-redis://127.0.0.1:6379}
+export DATABASE_URL=${DATABASE_URL:-postgres://postgres:postgres@127.0.0.1:5432/postgres}
+# Query macros build from the committed .sqlx/ data; `sqlx prepare --check` below keeps it honest.
+export SQLX_OFFLINE=true
 
 step() {
   printf '\n==> %s\n' "$1" >&2
@@ -14,6 +17,16 @@ step() {
   shift
   "$@"
   printf '<== done in %ss\n' "$((SECONDS - started))" >&2
+}
+
+sqlx_prepare_check() {
+  command -v sqlx >/dev/null || cargo install sqlx-cli --version 0.9.0 --no-default-features \
+    --features postgres,rustls --locked
+  # A database of its own with the migrations applied: prepare checks queries against it.
+  local url="${DATABASE_URL%/*}/scenergy_sqlx_check"
+  DATABASE_URL="$url" sqlx database create
+  DATABASE_URL="$url" sqlx migrate run --source migrations
+  DATABASE_URL="$url" SQLX_OFFLINE=false cargo sqlx prepare --check --workspace -- --all-targets
 }
 
 nextest_or_test() {
@@ -25,9 +38,11 @@ nextest_or_test() {
 }
 
 step "services" bash infra/local/services.sh
+step "S3-compatible test server (install)" bash infra/local/s3.sh install
 step "rustfmt" cargo fmt --all --check
 step "clippy" cargo clippy --locked --workspace --all-targets -- -D warnings
-step "rust tests (real redis-server)" nextest_or_test
+step "sqlx offline data matches the queries" sqlx_prepare_check
+step "rust tests (real redis-server, PostgreSQL, S3 server)" nextest_or_test
 step "@upstash/redis peer test against the gateway" bash tools/upstash-gateway/peer-test/run.sh
 step "Schemathesis against the live functions and openapi.yaml" bash functions/schemathesis.sh
 printf '\nall checks passed\n' >&2
