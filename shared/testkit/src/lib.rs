@@ -1,6 +1,11 @@
 //! Helpers for integration tests against real services: where Redis is, unique key prefixes,
 //! free ports, a private redis-server a test may kill and restart, and a time bound for test
-//! bodies. Only ever a dev-dependency; nothing here is linked into a binary.
+//! bodies, and Redis over either transport ([`TestRedis`]) for suites that must pass on both.
+//! Only ever a dev-dependency; nothing here is linked into a binary.
+
+mod transports;
+
+pub use transports::{GATEWAY_TOKEN, TestRedis, rest_client};
 
 use std::future::Future;
 use std::process::Stdio;

@@ -5,17 +5,14 @@
 use std::time::Duration;
 
 use scenergy_queue::{JobId, JobState, NewJob, Priority, Queue, QueueOptions};
-use scenergy_redis::{Cmd, Redis, RestConfig, RestTransport, TcpConfig, TcpTransport, Value};
+use scenergy_redis::{Cmd, Redis, Value};
+use scenergy_testkit::TestRedis;
 use serde_json::json;
-use upstash_gateway::{GatewayConfig, SpawnedGateway};
 
-pub const TOKEN: &str = "queue-test-token";
 /// Every test must finish within this.
 pub const TEST_TIMEOUT: Duration = Duration::from_secs(60);
 
-pub fn redis_url() -> String {
-    std::env::var("REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".to_owned())
-}
+pub use scenergy_testkit::{GATEWAY_TOKEN as TOKEN, redis_url};
 
 /// A random queue name so parallel tests never share keys.
 pub fn queue_name() -> String {
@@ -24,36 +21,27 @@ pub fn queue_name() -> String {
 
 pub struct Harness {
     pub queue: Queue,
-    _gateway: Option<SpawnedGateway>,
+    _redis: TestRedis,
 }
 
 pub async fn tcp_redis() -> Redis {
-    let transport = TcpTransport::connect(TcpConfig::new(redis_url()))
-        .await
-        .expect("redis-server is reachable at REDIS_URL (run infra/local/services.sh)");
-    Redis::new(transport)
+    TestRedis::tcp().await.redis
 }
 
 impl Harness {
     pub async fn tcp(options: QueueOptions) -> Self {
-        let queue = Queue::new(tcp_redis().await, &queue_name(), options).unwrap();
-        Self {
-            queue,
-            _gateway: None,
-        }
+        Self::on(TestRedis::tcp().await, options)
     }
 
     pub async fn rest(options: QueueOptions) -> Self {
-        let (url, gateway) = upstash_gateway::spawn_local(GatewayConfig::new(redis_url(), TOKEN))
-            .await
-            .expect("the gateway starts in front of redis-server");
-        let mut config = RestConfig::new(&url, TOKEN);
-        config.timeout = Duration::from_secs(10);
-        let redis = Redis::new(RestTransport::new(config).expect("client builds"));
-        let queue = Queue::new(redis, &queue_name(), options).unwrap();
+        Self::on(TestRedis::rest().await, options)
+    }
+
+    fn on(redis: TestRedis, options: QueueOptions) -> Self {
+        let queue = Queue::new(redis.redis.clone(), &queue_name(), options).unwrap();
         Self {
             queue,
-            _gateway: Some(gateway),
+            _redis: redis,
         }
     }
 }

@@ -1,14 +1,9 @@
 //! Test harness: real redis-server, per-test key prefixes, an in-process REST gateway.
-#![allow(dead_code, unreachable_pub)]
+#![allow(dead_code, unreachable_pub, unused_imports)]
 
-use std::time::Duration;
-
-use scenergy_redis::{Redis, RestConfig, RestTransport, TcpConfig, TcpTransport};
-use upstash_gateway::{GatewayConfig, SpawnedGateway};
-
-pub const TOKEN: &str = "conformance-token";
-
-pub use scenergy_testkit::redis_url;
+use scenergy_redis::Redis;
+use scenergy_testkit::TestRedis;
+pub use scenergy_testkit::{GATEWAY_TOKEN as TOKEN, redis_url, rest_client as rest_with_token};
 
 pub fn prefix() -> String {
     scenergy_testkit::unique_prefix("redis")
@@ -18,37 +13,24 @@ pub struct Harness {
     pub redis: Redis,
     pub prefix: String,
     pub gateway_url: String,
-    _gateway: Option<SpawnedGateway>,
+    _inner: TestRedis,
 }
 
 impl Harness {
     pub async fn tcp() -> Self {
-        let transport = TcpTransport::connect(TcpConfig::new(redis_url()))
-            .await
-            .expect("redis-server is reachable at REDIS_URL (run infra/local/services.sh)");
-        Self {
-            redis: Redis::new(transport),
-            prefix: prefix(),
-            gateway_url: String::new(),
-            _gateway: None,
-        }
+        Self::from(TestRedis::tcp().await)
     }
 
     pub async fn rest() -> Self {
-        let (url, gateway) = upstash_gateway::spawn_local(GatewayConfig::new(redis_url(), TOKEN))
-            .await
-            .expect("the gateway starts in front of redis-server");
+        Self::from(TestRedis::rest().await)
+    }
+
+    fn from(inner: TestRedis) -> Self {
         Self {
-            redis: rest_with_token(&url, TOKEN),
+            redis: inner.redis.clone(),
             prefix: prefix(),
-            gateway_url: url,
-            _gateway: Some(gateway),
+            gateway_url: inner.gateway_url.clone().unwrap_or_default(),
+            _inner: inner,
         }
     }
-}
-
-pub fn rest_with_token(url: &str, token: &str) -> Redis {
-    let mut config = RestConfig::new(url, token);
-    config.timeout = Duration::from_secs(5);
-    Redis::new(RestTransport::new(config).expect("client builds"))
 }
