@@ -40,6 +40,7 @@ nextest_or_test() {
 step "services" bash infra/local/services.sh
 step "S3-compatible test server (install)" bash infra/local/s3.sh install
 step "rustfmt" cargo fmt --all --check
+step "deployment files (cfn-lint, yamllint; actionlint where it can be installed)" bash infra/lint.sh
 step "clippy" cargo clippy --locked --workspace --all-targets -- -D warnings
 step "sqlx offline data matches the queries" sqlx_prepare_check
 step "rust tests (real redis-server, PostgreSQL, S3 server)" nextest_or_test
