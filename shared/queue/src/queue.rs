@@ -308,20 +308,16 @@ impl Queue {
         })
     }
 
-    /// Pauses or resumes claiming (enqueue keeps working). Resuming wakes a worker.
-    pub async fn set_paused(&self, paused: bool) -> Result<(), QueueError> {
-        let meta = Cmd::new("HSET")
-            .arg(self.keys.meta())
-            .arg("paused")
-            .arg(if paused { "1" } else { "0" });
-        if paused {
-            self.redis.query(&meta).await?;
-        } else {
-            self.redis
-                .pipeline(&[meta, Cmd::new("RPUSH").arg(self.keys.wake()).arg("1")])
-                .await?;
-        }
-        Ok(())
+    /// Pauses or resumes claiming (enqueue keeps working). Resuming wakes a worker. Returns
+    /// whether the flag changed; each change is an event in the stream.
+    pub async fn set_paused(&self, paused: bool) -> Result<bool, QueueError> {
+        let changed = self
+            .call(&scripts::PAUSE, now_ms())
+            .arg(if paused { "1" } else { "0" })
+            .run(&self.redis)
+            .await?
+            .as_int()?;
+        Ok(changed == 1)
     }
 
     /// Removes finished jobs older than `max_age_ms` and beyond `max_count` per finished set,

@@ -26,3 +26,4 @@ script!(FINISH_CANCELLED, "finish_cancelled.lua");
 script!(RELEASE, "release.lua");
 script!(TRIM, "trim.lua");
 script!(COUNTS, "counts.lua");
+script!(PAUSE, "pause.lua");

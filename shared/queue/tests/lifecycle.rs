@@ -14,6 +14,7 @@ use scenergy_queue::{
     CancelOutcome, FailOutcome, JobId, JobState, NewJob, Priority, Queue, QueueError, QueueOptions,
     now_ms,
 };
+use scenergy_redis::{Cmd, Value};
 use serde_json::json;
 
 fn rate_limited() -> QueueOptions {
@@ -258,11 +259,41 @@ async fn json_values_round_trip_exactly(q: &Queue) {
 
 async fn paused_queues_claim_nothing(q: &Queue) {
     let id = enqueue(q, job("a", Priority::Normal, 1)).await;
-    q.set_paused(true).await.unwrap();
+    assert!(
+        q.set_paused(true).await.unwrap(),
+        "pausing changes the flag"
+    );
+    assert!(
+        !q.set_paused(true).await.unwrap(),
+        "pausing twice changes nothing"
+    );
     let c = q.claim("w", 5, LEASE, now_ms()).await.unwrap();
     assert!(c.paused && c.jobs.is_empty());
     assert!(q.counts().await.unwrap().paused);
-    q.set_paused(false).await.unwrap();
+    assert!(q.set_paused(false).await.unwrap());
+    let last = q
+        .redis()
+        .query(
+            &Cmd::new("XREVRANGE")
+                .arg(q.keys().events())
+                .args(["+", "-", "COUNT", "2"]),
+        )
+        .await
+        .unwrap()
+        .into_array()
+        .unwrap();
+    let event_of = |entry: &Value| {
+        let fields = entry.clone().into_array().unwrap()[1]
+            .clone()
+            .into_array()
+            .unwrap();
+        fields[1].as_str().unwrap().to_owned()
+    };
+    assert_eq!(
+        [event_of(&last[0]), event_of(&last[1])],
+        ["resumed", "paused"],
+        "each change is an event in the stream"
+    );
     let c = q.claim("w", 5, LEASE, now_ms()).await.unwrap();
     assert!(!c.paused);
     assert_eq!(c.jobs[0].id, id);
