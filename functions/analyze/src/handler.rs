@@ -267,6 +267,6 @@ fn model_problem(index: usize, id: &str, e: &GeminiError) -> Problem {
     }
 }
 
-pub(crate) async fn method_not_allowed() -> Problem {
-    Problem::method_not_allowed().detail("use POST")
+pub(crate) async fn method_not_allowed() -> Response {
+    scenergy_http::problem::method_not_allowed("POST")
 }

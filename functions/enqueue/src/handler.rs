@@ -115,9 +115,6 @@ async fn submit(
     Ok(response)
 }
 
-pub(crate) async fn method_not_allowed() -> impl IntoResponse {
-    (
-        [(header::ALLOW, "POST")],
-        Problem::method_not_allowed().detail("use POST"),
-    )
+pub(crate) async fn method_not_allowed() -> Response {
+    scenergy_http::problem::method_not_allowed("POST")
 }

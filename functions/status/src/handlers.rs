@@ -80,9 +80,6 @@ pub(crate) async fn cancel(
     Ok(reply(code, after))
 }
 
-pub(crate) async fn method_not_allowed() -> impl IntoResponse {
-    (
-        [(header::ALLOW, "GET, DELETE")],
-        Problem::method_not_allowed().detail("use GET or DELETE"),
-    )
+pub(crate) async fn method_not_allowed() -> Response {
+    scenergy_http::problem::method_not_allowed("GET, DELETE")
 }

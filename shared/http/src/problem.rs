@@ -85,10 +85,6 @@ impl Problem {
         Self::new(StatusCode::NOT_FOUND, "Not found").detail(detail)
     }
 
-    pub fn method_not_allowed() -> Self {
-        Self::new(StatusCode::METHOD_NOT_ALLOWED, "Method not allowed")
-    }
-
     pub fn payload_too_large() -> Self {
         Self::new(StatusCode::PAYLOAD_TOO_LARGE, "Payload too large")
             .detail("the body is larger than this endpoint accepts")
@@ -138,7 +134,27 @@ impl IntoResponse for Problem {
     }
 }
 
+/// The 405 of a route that allows only `allow` (e.g. `"GET, DELETE"`), with its `Allow` header.
+pub fn method_not_allowed(allow: &'static str) -> Response {
+    let problem = Problem::new(StatusCode::METHOD_NOT_ALLOWED, "Method not allowed")
+        .detail(format!("use {allow}"));
+    ([(header::ALLOW, allow)], problem).into_response()
+}
+
 /// Fallback for routes that do not exist, so even a typo gets problem JSON.
 pub async fn not_found_fallback() -> Problem {
     Problem::not_found("no such endpoint")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn method_not_allowed_names_the_allowed_methods() {
+        let response = method_not_allowed("GET, DELETE");
+        assert_eq!(response.status(), StatusCode::METHOD_NOT_ALLOWED);
+        assert_eq!(response.headers()[header::ALLOW], "GET, DELETE");
+        assert_eq!(response.headers()[header::CONTENT_TYPE], CONTENT_TYPE);
+    }
 }
