@@ -265,7 +265,10 @@ async function get(url, jobId, o, signal, forceRefresh) {
   signal.addEventListener("abort", onAbort, { once: true });
   const timer = setTimeout(() => timeout.abort(new Error("timed out")), o.requestTimeoutMs);
   try {
-    const response = await o.fetch(url, {
+    // Called as a plain function: a browser's fetch throws "Illegal invocation" when called as
+    // a method of another object.
+    const fetchImpl = o.fetch;
+    const response = await fetchImpl(url, {
       method: "GET",
       headers,
       cache: "no-store",

@@ -473,6 +473,7 @@ function randomId() {
 }
 
 function formatDuration(seconds) {
+  if (seconds >= 2 * 86400) return `${Math.round(seconds / 86400)} days`;
   if (seconds >= 3600) return `${Math.round(seconds / 360) / 10} h`;
   if (seconds >= 60) return `${Math.round(seconds / 60)} min`;
   return `${seconds} s`;

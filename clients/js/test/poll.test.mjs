@@ -480,6 +480,16 @@ describe("arguments", () => {
     assert.throws(() => pollJobStatus(JOB, { baseUrl: "http://x", onComplete: "no" }), /onComplete/);
   });
 
+  test("fetch is called as a plain function, as a browser's fetch requires", T, async () => {
+    const thisValues = [];
+    const fetch = function (url, init) {
+      thisValues.push(this);
+      return Promise.resolve(new Response(JSON.stringify(doc("completed")), { status: 200 }));
+    };
+    await pollJobStatus(JOB, { baseUrl: "http://status.invalid", fetch, document: null });
+    assert.deepEqual(thisValues, [undefined]);
+  });
+
   test("jobStatusUrl escapes the id and ignores a trailing slash", () => {
     assert.equal(jobStatusUrl("https://s.example/", "images_abc"), "https://s.example/api/jobs/images_abc");
     assert.equal(jobStatusUrl("https://s.example", "a/b?c"), "https://s.example/api/jobs/a%2Fb%3Fc");
