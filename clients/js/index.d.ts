@@ -138,11 +138,11 @@ export interface PollOptions<Progress = JobProgress, Result = ImageJobResult> {
    */
   getToken?: (context: { forceRefresh: boolean }) => string | null | undefined | Promise<string | null | undefined>;
   /** Called with the first status document and then with each one that differs (status, progress, result, error or attempts), the final one included. */
-  onProgress?: (status: JobStatus<Progress, Result>) => void | Promise<void>;
+  onProgress?: (status: JobStatus<Progress, Result>) => unknown;
   /** Called once with the final document when the job is `completed`. */
-  onComplete?: (status: JobStatus<Progress, Result>) => void | Promise<void>;
+  onComplete?: (status: JobStatus<Progress, Result>) => unknown;
   /** Called once with the reason when polling ends in any other way than `completed` (not on abort). */
-  onError?: (error: JobStatusError) => void | Promise<void>;
+  onError?: (error: JobStatusError) => unknown;
   /** Aborting stops polling; the promise rejects with `signal.reason`. */
   signal?: AbortSignal;
   /** The first wait, and the wait after any change. Default 1000. */
