@@ -8,7 +8,7 @@ use std::collections::HashSet;
 
 use scenergy_http::FieldError;
 use scenergy_queue::Priority;
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 
 pub const MAX_ID_CHARS: usize = 128;
 pub const MAX_PRODUCTS: usize = 50;
@@ -20,7 +20,7 @@ pub const ASPECT_RATIOS: [&str; 10] = [
 ];
 pub const IMAGE_QUALITIES: [&str; 3] = ["1k", "2k", "4k"];
 /// The job type this function queues; `video_generation` is refused until the worker runs it.
-pub const IMAGE_GENERATION: &str = "image_generation";
+pub use scenergy_jobs::IMAGE_GENERATION;
 pub const VIDEO_GENERATION: &str = "video_generation";
 
 /// The body as sent. Validate with [`JobRequest::validate`].
@@ -86,23 +86,8 @@ pub struct ValidJob {
     pub payload: JobPayload,
 }
 
-/// The queue payload of an `image_generation` job; the worker reads exactly this.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct JobPayload {
-    pub session_id: String,
-    pub product_ids: Vec<String>,
-    pub prompt: String,
-    pub settings: JobSettings,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct JobSettings {
-    pub aspect_ratio: String,
-    pub image_quality: String,
-    pub variants_per_product: u8,
-}
+/// The queue payload of an `image_generation` job (defined with the worker's other documents).
+pub use scenergy_jobs::{ImageJobPayload as JobPayload, ImageJobSettings as JobSettings};
 
 /// Ids become parts of Redis keys and object paths, so they use the same alphabet as clientIds.
 fn key_safe(s: &str) -> Result<(), String> {

@@ -30,6 +30,12 @@ impl ConfigError {
         }
     }
 
+    pub fn missing(var: &str) -> Self {
+        Self::Missing {
+            var: var.to_owned(),
+        }
+    }
+
     pub fn invalid(var: &str, reason: impl fmt::Display) -> Self {
         Self::Invalid {
             var: var.to_owned(),

@@ -1,11 +1,10 @@
-//! The S3 backend against a real S3-compatible server (see `s3_server`).
+//! The S3 backend against a real S3-compatible server (`scenergy_testkit::S3Server`).
 
 mod contract;
-mod s3_server;
 
 use std::time::Duration;
 
-use s3_server::S3Server;
+use scenergy_testkit::S3Server;
 use scenergy_config::SecretString;
 use scenergy_storage::{Bytes, ObjectKey, S3Config, S3Storage, Storage};
 

@@ -1,10 +1,16 @@
 //! Helpers for integration tests against real services: where Redis is, unique key prefixes,
 //! free ports, a private redis-server a test may kill and restart, and a time bound for test
-//! bodies, and Redis over either transport ([`TestRedis`]) for suites that must pass on both.
+//! bodies, Redis over either transport ([`TestRedis`]) for suites that must pass on both, a
+//! real S3-compatible server ([`S3Server`]) and a TCP proxy that can cut a service off
+//! ([`FaultProxy`]) for outage tests.
 //! Only ever a dev-dependency; nothing here is linked into a binary.
 
+mod proxy;
+mod s3;
 mod transports;
 
+pub use proxy::FaultProxy;
+pub use s3::S3Server;
 pub use transports::{GATEWAY_TOKEN, TestRedis, rest_client};
 
 use std::future::Future;

@@ -11,12 +11,12 @@ const ACCESS_KEY: &str = "scenergy-test";
 const SECRET_KEY: &str = "scenergy-test-secret";
 
 #[derive(Debug)]
-pub(crate) struct S3Server {
-    pub(crate) endpoint: String,
-    pub(crate) access_key: String,
-    pub(crate) secret_key: String,
+pub struct S3Server {
+    pub endpoint: String,
+    pub access_key: String,
+    pub secret_key: String,
     /// False for moto, which accepts any credentials.
-    pub(crate) checks_credentials: bool,
+    pub checks_credentials: bool,
     child: Option<Child>,
     // Held so s3s-fs's directory lives as long as the server.
     _data: Option<tempfile::TempDir>,
@@ -42,7 +42,7 @@ fn home() -> PathBuf {
 }
 
 impl S3Server {
-    pub(crate) async fn start() -> Self {
+    pub async fn start() -> Self {
         if let Some(endpoint) = env("S3_TEST_ENDPOINT") {
             return Self {
                 endpoint,
@@ -53,7 +53,7 @@ impl S3Server {
                 _data: None,
             };
         }
-        let port = scenergy_testkit::free_port();
+        let port = crate::free_port();
         let cargo_bin = env("CARGO_HOME").map_or_else(|| home().join(".cargo"), PathBuf::from);
         let (child, data, checks_credentials) =
             if let Some(bin) = find("s3s-fs", cargo_bin.join("bin/s3s-fs")) {
@@ -97,7 +97,7 @@ impl S3Server {
     }
 
     /// Whether this test spawned the server (and so may kill it).
-    pub(crate) fn is_own(&self) -> bool {
+    pub fn is_own(&self) -> bool {
         self.child.is_some()
     }
 

@@ -1,0 +1,122 @@
+//! The `worker` binary: `serve` (pull loop + HTTP server), `drain` (one drain, then exit),
+//! `migrate` (apply the database migrations). Settings come from the environment.
+
+use std::io::Write;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use scenergy_config::Env;
+use scenergy_worker::{AppState, RunMode, Settings, app};
+use tokio_util::sync::CancellationToken;
+
+#[derive(Debug, Parser)]
+#[command(name = "worker", about = "Scenergy jobs: the Lane B worker")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run the pull loop and the HTTP server (PORT) until SIGTERM.
+    Serve,
+    /// Run jobs until the queue is empty (or the deadline), print the summary, exit.
+    Drain {
+        /// Stop claiming after this many seconds (default DRAIN_DEADLINE_SECS).
+        #[arg(long)]
+        deadline_secs: Option<u64>,
+    },
+    /// Apply the database migrations that have not run yet.
+    Migrate,
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    scenergy_telemetry::init("worker");
+    let env = Env::process();
+    match Cli::parse().command {
+        Command::Migrate => {
+            let db = scenergy_db::DbConfig::from_env(&env)?;
+            let pool = db
+                .connect()
+                .await
+                .context("Failed to connect to PostgreSQL")?;
+            scenergy_db::migrate(&pool)
+                .await
+                .context("Migrations failed")?;
+            tracing::info!("migrations applied");
+            Ok(())
+        }
+        Command::Serve => serve(&env).await,
+        Command::Drain { deadline_secs } => {
+            let settings = Settings::from_env(&env).context("Invalid configuration")?;
+            let services = scenergy_worker::connect(&settings).await?;
+            let stop = CancellationToken::new();
+            let deadline =
+                deadline_secs.map_or(settings.run.drain_deadline, std::time::Duration::from_secs);
+            let timer = stop.clone();
+            tokio::spawn(async move {
+                tokio::select! {
+                    () = tokio::time::sleep(deadline) => {}
+                    () = scenergy_http::serve::shutdown_signal() => {}
+                }
+                timer.cancel();
+            });
+            let summary = services.worker.run(RunMode::UntilEmpty, stop).await;
+            let mut out = std::io::stdout().lock();
+            writeln!(out, "{}", serde_json::to_string(&summary)?)?;
+            Ok(())
+        }
+    }
+}
+
+async fn serve(env: &Env) -> anyhow::Result<()> {
+    let settings = Settings::from_env(env).context("Invalid configuration")?;
+    let port: u16 = env.or("PORT", 8080)?;
+    // Cloud Run routes to 0.0.0.0; locally, stay on loopback unless told otherwise.
+    let default_host = if env.raw("K_SERVICE").is_some() {
+        "0.0.0.0"
+    } else {
+        "127.0.0.1"
+    };
+    let host: String = env.or("HOST", default_host.to_owned())?;
+    let services = scenergy_worker::connect(&settings).await?;
+    let shutdown = CancellationToken::new();
+    let listener = tokio::net::TcpListener::bind((host.as_str(), port))
+        .await
+        .with_context(|| format!("Failed to listen on {host}:{port}"))?;
+    tracing::info!(addr = %listener.local_addr()?, "listening");
+
+    let router = app(AppState::new(
+        services.worker.clone(),
+        settings.auth,
+        shutdown.clone(),
+    ));
+    let server_stop = shutdown.clone();
+    let server = tokio::spawn(async move {
+        axum::serve(listener, router)
+            .with_graceful_shutdown(async move { server_stop.cancelled().await })
+            .await
+    });
+    let signal = shutdown.clone();
+    tokio::spawn(async move {
+        scenergy_http::serve::shutdown_signal().await;
+        tracing::info!("SIGTERM: no new claims; finishing or releasing the jobs in flight");
+        signal.cancel();
+    });
+    let mode = RunMode::Forever {
+        blocking: services.blocking.as_ref(),
+    };
+    let summary = services.worker.run(mode, shutdown).await;
+    tracing::info!(
+        completed = summary.completed,
+        released = summary.released,
+        images = summary.images,
+        "pull loop stopped"
+    );
+    server
+        .await
+        .context("The HTTP server task failed")?
+        .context("The HTTP server stopped with an error")?;
+    Ok(())
+}
