@@ -42,6 +42,7 @@ step "S3-compatible test server (install)" bash infra/local/s3.sh install
 step "rustfmt" cargo fmt --all --check
 step "deployment files (cfn-lint, yamllint; actionlint where it can be installed)" bash infra/lint.sh
 step "clippy" cargo clippy --locked --workspace --all-targets -- -D warnings
+step "release builds: Lambda bootstrap zips (cargo-lambda) and the worker binary" bash infra/aws/build-lambdas.sh
 step "sqlx offline data matches the queries" sqlx_prepare_check
 step "rust tests (real redis-server, PostgreSQL, S3 server)" nextest_or_test
 step "@upstash/redis peer test against the gateway" bash tools/upstash-gateway/peer-test/run.sh
