@@ -15,15 +15,20 @@ workspace manifests, infra/, the workflow itself) is left to the workflow.
 
 Exit status 1 with one line per problem; 0 with a summary of what each filter covers.
 
-    python3 infra/check-path-filters.py [--functions-workflow FILE] [--worker-workflow FILE]
+It also matches a file inside each function's crate against every filter, as GitHub would: a
+change to functions/X must deploy X and nothing else.
 
-(the options let infra/lint-canaries.sh check deliberately broken copies).
+    python3 infra/check-path-filters.py [--functions-workflow FILE] [--worker-workflow FILE]
+    python3 infra/check-path-filters.py --explain PATH...   # what a change to PATH deploys
+
+(the workflow options let infra/lint-canaries.sh check deliberately broken copies).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -106,6 +111,47 @@ def flatten(items) -> list[str]:
     return out
 
 
+def glob_matches(pattern: str, path: str) -> bool:
+    """The subset of picomatch globs the workflows use (`**`, `*`), as paths-filter and GitHub's
+    `paths` apply them."""
+    regex = ""
+    i = 0
+    while i < len(pattern):
+        if pattern.startswith("**/", i):
+            regex += "(?:.*/)?"
+            i += 3
+        elif pattern.startswith("**", i):
+            regex += ".*"
+            i += 2
+        elif pattern[i] == "*":
+            regex += "[^/]*"
+            i += 1
+        else:
+            regex += re.escape(pattern[i])
+            i += 1
+    return re.fullmatch(regex, path) is not None
+
+
+def load_filters(functions_workflow: Path, worker_workflow: Path) -> dict[str, list[str]]:
+    """Every deploy trigger: each paths-filter entry of deploy-functions.yml, and `worker`."""
+    workflow = yaml.safe_load(functions_workflow.read_text())
+    steps = workflow["jobs"]["changes"]["steps"]
+    filter_step = next(s for s in steps if str(s.get("uses", "")).startswith("dorny/paths-filter@"))
+    filters = {k: flatten(v) for k, v in yaml.safe_load(filter_step["with"]["filters"]).items()}
+    if worker_workflow.is_file():
+        worker = yaml.safe_load(worker_workflow.read_text())
+        on = worker.get("on", worker.get(True))  # PyYAML reads a bare `on:` key as True
+        filters["worker"] = flatten(on["push"]["paths"])
+    return filters
+
+
+def deploys_for(filters: dict[str, list[str]], path: str) -> list[str]:
+    return sorted(
+        name for name, patterns in filters.items()
+        if name != "workspace" and any(glob_matches(p, path) for p in patterns)
+    )
+
+
 def check_filter(graph: Graph, label: str, package: str, patterns: list[str]) -> list[str]:
     problems = []
     crates, required = graph.required_paths(package)
@@ -132,7 +178,9 @@ def check_filter(graph: Graph, label: str, package: str, patterns: list[str]) ->
     return problems
 
 
-def functions_filters(graph: Graph, path: Path) -> tuple[list[str], list[str]]:
+def functions_filters(
+    graph: Graph, path: Path, all_filters: dict[str, list[str]]
+) -> tuple[list[str], list[str]]:
     workflow = yaml.safe_load(path.read_text())
     steps = workflow["jobs"]["changes"]["steps"]
     filter_step = next(s for s in steps if str(s.get("uses", "")).startswith("dorny/paths-filter@"))
@@ -154,6 +202,10 @@ def functions_filters(graph: Graph, path: Path) -> tuple[list[str], list[str]]:
         if f'. == "{binary}"' not in pick or pick.count(f'"{binary}"') < 2:
             problems.append(f"deploy-functions.yml step 'pick': does not select {binary}")
         problems += check_filter(graph, label, package, flatten(filters[binary]))
+        probe = f"functions/{binary}/src/main.rs"
+        hit = deploys_for(all_filters, probe)
+        if hit != [binary]:
+            problems.append(f"a change to {probe} deploys {hit or 'nothing'}, not just {binary}")
         crates = sorted(graph.shipped_closure(package) - {package})
         report.append(f"{binary}: functions/{binary} + {', '.join(crates)}")
     return problems, report
@@ -178,9 +230,15 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--functions-workflow", type=Path, default=FUNCTIONS_WORKFLOW)
     parser.add_argument("--worker-workflow", type=Path, default=WORKER_WORKFLOW)
+    parser.add_argument("--explain", nargs="+", metavar="PATH", help="print what a change deploys")
     args = parser.parse_args()
+    all_filters = load_filters(args.functions_workflow, args.worker_workflow)
+    if args.explain:
+        for path in args.explain:
+            print(f"{path}: {', '.join(deploys_for(all_filters, path)) or 'nothing'}")
+        return 0
     graph = Graph(cargo_metadata())
-    problems, report = functions_filters(graph, args.functions_workflow)
+    problems, report = functions_filters(graph, args.functions_workflow, all_filters)
     more, worker_report = worker_filter(graph, args.worker_workflow)
     problems += more
     if problems:

@@ -96,6 +96,13 @@ for fragment in "filter 'status': missing shared/queue/**" \
     --functions-workflow "$work/deploy-functions.yml" --worker-workflow "$work/deploy-worker.yml"
 done
 
+# A filter that matches another function's crate (a catch-all `functions/**` on status).
+sed -e '/^            status:$/a\              - functions/**' \
+  .github/workflows/deploy-functions.yml >"$work/deploy-functions-wide.yml"
+expect_failure "path filters: catch-all on status" \
+  "a change to functions/enqueue/src/main.rs deploys ['enqueue', 'status'], not just enqueue" \
+  "$VENV/bin/python" infra/check-path-filters.py --functions-workflow "$work/deploy-functions-wide.yml"
+
 # service.yaml: a variant the renderer does not know.
 expect_failure "render-service: unknown variant" "VARIANT must be" \
   env VARIANT=always-on IMAGE=i SERVICE_ACCOUNT=s R2_ENDPOINT=e R2_BUCKET_NAME=b R2_PUBLIC_URL=u \
