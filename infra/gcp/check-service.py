@@ -57,8 +57,10 @@ PLAIN = {
 }
 
 
-def render(variant: str) -> str:
-    env = {**os.environ, **EXAMPLE, "VARIANT": variant}
+def render(variant: str, extra: dict[str, str] | None = None) -> str:
+    # Only what is given here: a WORKER_WAKE_URL in the caller's environment must not leak in.
+    env = {k: v for k, v in os.environ.items() if k != "WORKER_WAKE_URL"}
+    env.update(EXAMPLE, VARIANT=variant, **(extra or {}))
     return subprocess.run(
         ["bash", str(ROOT / "infra/gcp/render-service.sh")],
         env=env,
@@ -123,7 +125,16 @@ def main() -> int:
         text = render(variant)
         if out_dir is not None:
             (out_dir / f"service-{variant}.yaml").write_text(text)
-        problems += check(variant, yaml.safe_load(text))
+        doc = yaml.safe_load(text)
+        problems += check(variant, doc)
+        if any(e["name"] == "WORKER_WAKE_URL" for e in doc["spec"]["template"]["spec"]["containers"][0]["env"]):
+            problems.append(f"{variant}: WORKER_WAKE_URL is set although none was given")
+    # The optional WORKER_WAKE_URL (QStash signatures must name it) lands in the env when given.
+    wake = "https://scenergy-worker-123456789.europe-west1.run.app/drain"
+    doc = yaml.safe_load(render("default", {"WORKER_WAKE_URL": wake}))
+    env = {e["name"]: e.get("value") for e in doc["spec"]["template"]["spec"]["containers"][0]["env"]}
+    if env.get("WORKER_WAKE_URL") != wake:
+        problems.append(f"default with WORKER_WAKE_URL: env has {env.get('WORKER_WAKE_URL')!r}")
     for line in problems:
         print(f"service.yaml: {line}", file=sys.stderr)
     if not problems:

@@ -13,7 +13,7 @@
 #   default       request-based CPU, min 0, woken through QStash, ingress all + signature
 #   internal      ingress internal: the Cloud Scheduler alone, up to a minute to start
 #   instance-cpu  instance-based CPU with the `http` wake, ingress all + bearer
-# SERVICE defaults to scenergy-worker.
+# SERVICE defaults to scenergy-worker. WORKER_WAKE_URL is optional (see below).
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
@@ -38,10 +38,10 @@ for name in SERVICE IMAGE SERVICE_ACCOUNT R2_ENDPOINT R2_BUCKET_NAME R2_PUBLIC_U
 done
 
 replace_once() { # old new: the variant's one-line change, which must apply exactly once
-  local count
-  count=$(grep -cF -- "$1" <<<"$content" || true)
+  local rest=${content//"$1"/} count
+  count=$(((${#content} - ${#rest}) / ${#1}))
   if [ "$count" != 1 ]; then
-    echo "render-service: expected one line '$1' in service.yaml, found $count" >&2
+    echo "render-service: expected '$1' once in service.yaml, found it $count times" >&2
     exit 1
   fi
   content=${content/"$1"/"$2"}
@@ -58,6 +58,18 @@ case "$VARIANT" in
     exit 2
     ;;
 esac
+
+# Optional: WORKER_WAKE_URL, the /drain URL the enqueue function gives QStash (its
+# WorkerWakeUrl). When set, the worker accepts only QStash signatures issued for that URL.
+if [ -n "${WORKER_WAKE_URL:-}" ]; then
+  case "$WORKER_WAKE_URL" in
+    *'"'* | *\\* | *$'\n'*) echo "render-service: WORKER_WAKE_URL has quotes or backslashes" >&2; exit 2 ;;
+    https://*/drain) ;;
+    *) echo "render-service: WORKER_WAKE_URL must be https://…/drain" >&2; exit 2 ;;
+  esac
+  anchor=$'            - name: ENABLE_BULL_BOARD\n              value: "false"'
+  replace_once "$anchor" "$anchor"$'\n            - name: WORKER_WAKE_URL\n              value: "'"$WORKER_WAKE_URL"'"'
+fi
 
 if grep -qE '"\$\{[A-Z_]+\}"' <<<"$content"; then
   echo "render-service: unfilled placeholders remain" >&2
