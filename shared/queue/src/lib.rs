@@ -19,19 +19,28 @@
 //! - [`types`]: [`Priority`], [`JobState`], [`NewJob`], [`JobRecord`] and the result types.
 //! - [`keys`]: [`JobId`], [`status_key`], key names.
 //! - [`backoff`]: retry delays. [`defaults`]: every default and bound.
+//! - [`admin`]: the dashboard's lists, lookups, statistics and operator actions (retry,
+//!   remove, promote). [`monitor`]: what the alert monitor reads, and the alert gate.
 //! - `scripts.rs`: the scripts, built once. `error.rs`: [`QueueError`].
 
+pub mod admin;
 pub mod backoff;
 pub mod defaults;
 mod error;
 pub mod keys;
 mod lease;
+pub mod monitor;
 pub mod queue;
 mod scripts;
 pub mod types;
 
+pub use admin::{
+    ClientPage, JobPage, ListedJob, Listing, Promotion, QueueStats, Removal, Retried, Timeline,
+    TimelineEntry, Window,
+};
 pub use error::QueueError;
 pub use keys::{JobId, Keys, status_key, validate_queue_name};
+pub use monitor::{FailedJob, Gate, MonitorTick, QueueEvent};
 pub use queue::{Queue, QueueOptions, now_ms, wake_transport};
 pub use types::{
     CancelOutcome, Claim, ClaimedJob, Completion, Counts, Enqueued, FailOutcome, Heartbeat,

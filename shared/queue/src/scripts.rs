@@ -27,3 +27,13 @@ script!(RELEASE, "release.lua");
 script!(TRIM, "trim.lua");
 script!(COUNTS, "counts.lua");
 script!(PAUSE, "pause.lua");
+// The dashboard's operations (src/admin.rs) and the alert monitor's (src/monitor.rs).
+script!(LIST, "list.lua");
+script!(FIND_CLIENT, "find_client.lua");
+script!(RETRY, "retry.lua");
+script!(REMOVE, "remove.lua");
+script!(PROMOTE, "promote.lua");
+script!(TIMELINE, "timeline.lua");
+script!(STATS, "stats.lua");
+script!(MONITOR, "monitor.lua");
+script!(ALERT_GATE, "alert_gate.lua");
