@@ -26,7 +26,7 @@ enum Command {
         #[arg(long)]
         deadline_secs: Option<u64>,
     },
-    /// Apply the database migrations that have not run yet.
+    /// Create the database if it is missing, then apply the migrations that have not run yet.
     Migrate,
 }
 
@@ -37,6 +37,12 @@ async fn main() -> anyhow::Result<()> {
     match Cli::parse().command {
         Command::Migrate => {
             let db = scenergy_db::DbConfig::from_env(&env)?;
+            if scenergy_db::create_database_if_missing(&db)
+                .await
+                .context("Failed to reach PostgreSQL")?
+            {
+                tracing::info!("created the database");
+            }
             let pool = db
                 .connect()
                 .await

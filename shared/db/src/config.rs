@@ -71,6 +71,23 @@ pub async fn connect(config: &DbConfig) -> Result<PgPool, DbError> {
     config.connect().await
 }
 
+/// Creates the database `config` names when it does not exist yet (the server must be up and
+/// the user allowed to create databases). Returns whether it was created.
+pub async fn create_database_if_missing(config: &DbConfig) -> Result<bool, DbError> {
+    use sqlx::migrate::MigrateDatabase;
+    let url = config.url.expose_secret();
+    if sqlx::Postgres::database_exists(url)
+        .await
+        .map_err(DbError::Connect)?
+    {
+        return Ok(false);
+    }
+    sqlx::Postgres::create_database(url)
+        .await
+        .map_err(DbError::Connect)?;
+    Ok(true)
+}
+
 /// Applies the embedded migrations that have not run yet.
 pub async fn migrate(pool: &PgPool) -> Result<(), DbError> {
     crate::MIGRATOR.run(pool).await?;

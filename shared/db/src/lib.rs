@@ -15,7 +15,8 @@
 //!
 //! # Layout
 //!
-//! - `config`: [`DbConfig`] from the environment, [`connect`], [`migrate`], [`ping`];
+//! - `config`: [`DbConfig`] from the environment, [`connect`], [`create_database_if_missing`],
+//!   [`migrate`], [`ping`];
 //! - `products`: [`products_for_client`], [`upsert_product`], [`seed_demo_products`];
 //! - `jobs`: [`upsert_job`], [`mark_job_started`], [`mark_job_finished`], [`job`];
 //! - `assets`: [`insert_asset`], [`assets_for_job`], [`persisted_items`];
@@ -29,7 +30,8 @@ mod products;
 
 pub use assets::{Asset, NewAsset, assets_for_job, insert_asset, persisted_items};
 pub use config::{
-    DEFAULT_ACQUIRE_TIMEOUT, DEFAULT_MAX_CONNECTIONS, DbConfig, connect, migrate, ping,
+    DEFAULT_ACQUIRE_TIMEOUT, DEFAULT_MAX_CONNECTIONS, DbConfig, connect, create_database_if_missing,
+    migrate, ping,
 };
 pub use error::DbError;
 pub use jobs::{

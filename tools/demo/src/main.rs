@@ -4,6 +4,9 @@
 //!   is read back over TCP, and one Lua script runs over both transports with the same result.
 //! - `token` mints a demo bearer token for the functions, signed with `AUTH_JWT_SECRET`
 //!   (production tokens come from the customer's own app).
+//! - `seed` writes two demo products, each with a reference photo in storage, the way a
+//!   customer's catalogue fills the `products` table.
+//! - `assets` prints a job's `generated_asset` rows.
 //!
 //! Output for people goes to stdout; logs are JSON on stderr.
 #![allow(clippy::print_stdout, reason = "a CLI's report is its output")]
@@ -34,7 +37,32 @@ enum Command {
         #[arg(long, default_value_t = 3600)]
         ttl_secs: u64,
     },
+    /// Write the demo products (demo-chair, demo-lamp) for CLIENT, with reference photos.
+    /// Reads DATABASE_URL and the storage settings (LOCAL_STORAGE_DIR or R2_*).
+    Seed {
+        #[arg(long, default_value = "demo-client")]
+        client: String,
+    },
+    /// Print the generated_asset rows of JOB. Reads DATABASE_URL.
+    Assets {
+        #[arg(long)]
+        job: String,
+    },
 }
+
+/// The demo catalogue: (id, name, description).
+const DEMO_PRODUCTS: [(&str, &str, &str); 2] = [
+    (
+        "demo-chair",
+        "Oak lounge chair",
+        "Solid oak frame, wool seat",
+    ),
+    (
+        "demo-lamp",
+        "Brass floor lamp",
+        "Brushed brass, linen shade",
+    ),
+];
 
 const COUNTER: &str = include_str!("roundtrip.lua");
 
@@ -55,7 +83,70 @@ async fn main() -> anyhow::Result<()> {
             println!("{token}");
             Ok(())
         }
+        Command::Seed { client } => seed(&Env::process(), &client).await,
+        Command::Assets { job } => assets(&Env::process(), &job).await,
     }
+}
+
+async fn seed(env: &Env, client: &str) -> anyhow::Result<()> {
+    use scenergy_gemini::{ImageProvider, ImageQuality, ImageRequest, OfflineProvider};
+    let db = scenergy_db::DbConfig::from_env(env)?
+        .connect()
+        .await
+        .context("Failed to connect to PostgreSQL")?;
+    let storage = scenergy_storage::StorageConfig::from_env(env)?
+        .open()
+        .await
+        .context("Failed to open storage")?;
+    for (id, name, description) in DEMO_PRODUCTS {
+        // A reference "photo": rendered locally, so the demo needs no network.
+        let request = ImageRequest::new(format!("Studio photo: {name}"), "1:1", ImageQuality::K1);
+        let photo = OfflineProvider::new().generate(None, &request).await?;
+        let key = scenergy_storage::ObjectKey::parse(format!("catalogue/{client}/{id}.png"))?;
+        storage
+            .put(&key, photo.bytes.into(), "image/png")
+            .await
+            .context("Failed to store a reference photo")?;
+        let ours = scenergy_db::upsert_product(
+            &db,
+            &scenergy_db::NewProduct {
+                id,
+                client_id: client,
+                name,
+                description: Some(description),
+                reference_image_key: Some(key.as_str()),
+            },
+        )
+        .await?;
+        ensure!(ours, "product {id} belongs to another client");
+        println!(
+            "product {id} ({name}), reference photo {}",
+            storage.public_url(&key)
+        );
+    }
+    Ok(())
+}
+
+async fn assets(env: &Env, job: &str) -> anyhow::Result<()> {
+    let db = scenergy_db::DbConfig::from_env(env)?
+        .connect()
+        .await
+        .context("Failed to connect to PostgreSQL")?;
+    let rows = scenergy_db::assets_for_job(&db, job).await?;
+    println!("generated_asset rows of {job}:");
+    println!(
+        "  {:<12} {:<8} {:<10} {:>9} {:<8} object_key",
+        "product", "variant", "size", "bytes", "provider"
+    );
+    for a in &rows {
+        let size = format!("{}x{}", a.width.unwrap_or(0), a.height.unwrap_or(0));
+        println!(
+            "  {:<12} {:<8} {:<10} {:>9} {:<8} {}",
+            a.product_id, a.variant_index, size, a.bytes, a.provider, a.object_key
+        );
+    }
+    ensure!(!rows.is_empty(), "job {job} has no generated_asset rows");
+    Ok(())
 }
 
 async fn roundtrip(env: &Env) -> anyhow::Result<()> {
