@@ -47,4 +47,11 @@ step "sqlx offline data matches the queries" sqlx_prepare_check
 step "rust tests (real redis-server, PostgreSQL, S3 server)" nextest_or_test
 step "@upstash/redis peer test against the gateway" bash tools/upstash-gateway/peer-test/run.sh
 step "Schemathesis against the live functions and openapi.yaml" bash functions/schemathesis.sh
+step "JS client: polling, React hook and demo page logic (node --test)" bash clients/js/test.sh
+step "Chromium for the browser tests (Debian's package)" bash infra/local/browser.sh
+# The README's run command, end to end, with the demo page driven in Chromium while it runs.
+# One generation slot, so the progress bar visibly moves through 25/50/75 %.
+step "README run command + demo page in Chromium" env WORKER_CONCURRENCY=1 \
+  SCENERGY_RUN_AFTER="node --test --test-timeout=180000 clients/js/e2e/demo.test.mjs" \
+  timeout 900 bash infra/local/run.sh
 printf '\nall checks passed\n' >&2
