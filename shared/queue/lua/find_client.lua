@@ -13,13 +13,16 @@
 -- Calls        HSCAN = 1
 
 local client = ARGV[5]
+-- cjson escapes '/' and quotes in the stored text, so the plain-text pre-test is only exact for
+-- ids without such characters; others are decoded one by one.
+local plain = not string.find(client, '[^%w%-_%.:@]')
 local page = redis.call('HSCAN', KEYS[1], ARGV[6], 'COUNT', tonumber(ARGV[7]))
 local found = {}
 local flat = page[2]
 for i = 1, #flat, 2 do
   local rec = flat[i + 1]
   -- A cheap plain-text test first; decode only the candidates.
-  if string.find(rec, client, 1, true) then
+  if not plain or string.find(rec, client, 1, true) then
     local job = cjson.decode(rec)
     if job.clientId == client then found[#found + 1] = rec end
   end
