@@ -9,11 +9,14 @@ use tracing_subscriber::fmt::format::{JsonFields, Writer};
 use tracing_subscriber::fmt::{FmtContext, FormatEvent, FormatFields, FormattedFields};
 use tracing_subscriber::registry::LookupSpan;
 
-/// Formats events as JSON lines with `timestamp, level, service, message` first.
+/// Formats events as JSON lines with `timestamp, level, service, message` first, or, for
+/// Lambda's `AWS_LAMBDA_LOG_FORMAT=Text`, as plain `LEVEL message key=value …` lines (no
+/// timestamp: CloudWatch stamps every line itself).
 #[derive(Debug, Clone)]
 pub struct JsonLines {
     service: String,
     severity: bool,
+    text: bool,
 }
 
 impl JsonLines {
@@ -21,6 +24,7 @@ impl JsonLines {
         Self {
             service: service.to_owned(),
             severity: false,
+            text: false,
         }
     }
 
@@ -29,6 +33,35 @@ impl JsonLines {
         self.severity = on;
         self
     }
+
+    /// Plain text lines instead of JSON (Lambda's `Text` log format).
+    pub fn with_text(mut self, on: bool) -> Self {
+        self.text = on;
+        self
+    }
+}
+
+/// `LEVEL message key=value …`, values as JSON so spaces and quotes stay unambiguous.
+fn text_line(line: &Map<String, Value>) -> String {
+    let mut out = String::new();
+    out.push_str(line["level"].as_str().unwrap_or_default());
+    out.push(' ');
+    out.push_str(line["message"].as_str().unwrap_or_default());
+    for (k, v) in line {
+        if matches!(k.as_str(), "timestamp" | "level" | "message" | "severity") {
+            continue;
+        }
+        out.push(' ');
+        out.push_str(k);
+        out.push('=');
+        match v {
+            Value::String(s) if !s.is_empty() && !s.contains([' ', '"', '=', '\\']) => {
+                out.push_str(s);
+            }
+            other => out.push_str(&other.to_string()),
+        }
+    }
+    out
 }
 
 impl<S, N> FormatEvent<S, N> for JsonLines
@@ -75,7 +108,11 @@ where
         let mut visitor = FieldVisitor(&mut line);
         event.record(&mut visitor);
 
-        let text = serde_json::to_string(&line).map_err(|_| fmt::Error)?;
+        let text = if self.text {
+            text_line(&line)
+        } else {
+            serde_json::to_string(&line).map_err(|_| fmt::Error)?
+        };
         writeln!(writer, "{text}")
     }
 }
@@ -244,5 +281,99 @@ mod tests {
         assert_eq!(camel_case("duration"), "duration");
         assert_eq!(camel_case("error_cause_chain"), "errorCauseChain");
         assert_eq!(camel_case("_private"), "private");
+    }
+}
+
+#[cfg(test)]
+mod lambda_tests {
+    use std::collections::HashMap;
+    use std::io;
+    use std::sync::{Arc, Mutex};
+
+    use crate::{LogSettings, subscriber_with};
+
+    fn settings(pairs: &[(&str, &str)]) -> LogSettings {
+        let map: HashMap<String, String> = pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
+        LogSettings::from_vars(|k| map.get(k).cloned(), "info")
+    }
+
+    #[derive(Clone, Default)]
+    struct Capture(Arc<Mutex<Vec<u8>>>);
+
+    impl io::Write for Capture {
+        fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> io::Result<()> {
+            Ok(())
+        }
+    }
+
+    impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for Capture {
+        type Writer = Capture;
+        fn make_writer(&'a self) -> Self::Writer {
+            self.clone()
+        }
+    }
+
+    fn run(settings: &LogSettings) -> String {
+        let capture = Capture::default();
+        let subscriber = subscriber_with("status", settings, capture.clone());
+        tracing::subscriber::with_default(subscriber, || {
+            tracing::debug!("a debug line");
+            tracing::info!(job_id = "images_1", duration = 12_u64, "job read");
+            tracing::error!(reason = "two words", "failed");
+        });
+        String::from_utf8(capture.0.lock().unwrap().clone()).unwrap()
+    }
+
+    #[test]
+    fn the_level_follows_rust_log_then_lambda_then_log_level() {
+        assert_eq!(settings(&[]).filter, "info");
+        assert_eq!(settings(&[("LOG_LEVEL", "warn")]).filter, "warn");
+        assert_eq!(
+            settings(&[("LOG_LEVEL", "warn"), ("AWS_LAMBDA_LOG_LEVEL", "DEBUG")]).filter,
+            "debug"
+        );
+        assert_eq!(
+            settings(&[("AWS_LAMBDA_LOG_LEVEL", "FATAL")]).filter,
+            "error"
+        );
+        assert_eq!(
+            settings(&[("RUST_LOG", "trace"), ("AWS_LAMBDA_LOG_LEVEL", "ERROR")]).filter,
+            "trace"
+        );
+        let out = run(&settings(&[("AWS_LAMBDA_LOG_LEVEL", "ERROR")]));
+        assert_eq!(out.lines().count(), 1, "{out}");
+        let out = run(&settings(&[("AWS_LAMBDA_LOG_LEVEL", "DEBUG")]));
+        assert_eq!(out.lines().count(), 3, "{out}");
+    }
+
+    #[test]
+    fn the_lambda_log_format_picks_json_or_text() {
+        for json in [&[][..], &[("AWS_LAMBDA_LOG_FORMAT", "JSON")][..]] {
+            let out = run(&settings(json));
+            for line in out.lines() {
+                let v: serde_json::Value = serde_json::from_str(line).expect("JSON lines");
+                assert!(v["timestamp"].is_string() && v["level"].is_string());
+            }
+        }
+        let text = settings(&[("AWS_LAMBDA_LOG_FORMAT", "Text")]);
+        assert!(text.text);
+        let out = run(&text);
+        let lines: Vec<&str> = out.lines().collect();
+        assert_eq!(lines.len(), 2, "{out}");
+        assert!(lines[0].starts_with("INFO job read "), "{}", lines[0]);
+        assert!(lines[0].contains(" service=status"), "{}", lines[0]);
+        assert!(lines[0].contains(" jobId=images_1") && lines[0].contains(" duration=12"));
+        assert!(lines[1].starts_with("ERROR failed ") && lines[1].contains("reason=\"two words\""));
+        assert!(
+            !lines[0].contains("timestamp"),
+            "CloudWatch stamps text lines itself"
+        );
     }
 }
