@@ -118,6 +118,26 @@ impl Drop for Slot {
     }
 }
 
+/// See [`Worker::waiting_ticket`]. Dropping it counts as done, so a job or an item that ends
+/// any way at all (a panic included) never leaves the count stuck.
+#[derive(Debug)]
+pub(crate) struct Waiting(Option<Arc<Inner>>);
+
+impl Waiting {
+    pub(crate) fn done(&mut self) {
+        if let Some(inner) = self.0.take() {
+            inner.waiting.fetch_sub(1, Ordering::SeqCst);
+            inner.capacity.notify_waiters();
+        }
+    }
+}
+
+impl Drop for Waiting {
+    fn drop(&mut self) {
+        self.done();
+    }
+}
+
 /// How one job ended, as far as this process is concerned.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -323,8 +343,9 @@ impl Worker {
             if let Some(job) = claim.jobs.into_iter().next() {
                 summary.jobs_claimed += 1;
                 let control = self.register(&job, &stop, &abort_all);
+                let loading = self.waiting_ticket();
                 let worker = self.clone();
-                tasks.spawn(async move { worker.run_job(job, control).await });
+                tasks.spawn(async move { worker.run_job(job, control, loading).await });
                 continue;
             }
             let rate_limited = claim
@@ -407,7 +428,6 @@ impl Worker {
             cancel: CancellationToken::new(),
             lost: AtomicBool::new(false),
         });
-        self.inner.waiting.fetch_add(1, Ordering::SeqCst);
         self.inner
             .jobs_lock()
             .insert(job.id.clone(), control.clone());
@@ -415,13 +435,20 @@ impl Worker {
     }
 
     /// Runs one claimed job to its end and forgets it.
-    async fn run_job(self, job: ClaimedJob, control: Arc<JobControl>) -> JobReport {
+    async fn run_job(
+        self,
+        job: ClaimedJob,
+        control: Arc<JobControl>,
+        loading: Waiting,
+    ) -> JobReport {
         let id = job.id.clone();
         let span = tracing::info_span!("job", job_id = %id, job_type = %job.job_type);
         let started = Instant::now();
-        let report =
-            tracing::Instrument::instrument(crate::job::run(&self, job, &control), span.clone())
-                .await;
+        let report = tracing::Instrument::instrument(
+            crate::job::run(&self, job, &control, loading),
+            span.clone(),
+        )
+        .await;
         self.inner.jobs_lock().remove(&id);
         span.in_scope(|| {
             tracing::info!(
@@ -434,18 +461,11 @@ impl Worker {
         report
     }
 
-    /// Items start waiting for a slot (`n` of them), or stop waiting (`n` negative).
-    pub(crate) fn waiting(&self, delta: isize) {
-        if delta >= 0 {
-            self.inner
-                .waiting
-                .fetch_add(delta.unsigned_abs(), Ordering::SeqCst);
-        } else {
-            self.inner
-                .waiting
-                .fetch_sub(delta.unsigned_abs(), Ordering::SeqCst);
-            self.inner.capacity.notify_waiters();
-        }
+    /// Counts one thing (a claimed job still loading, or an item) as waiting for a slot
+    /// until the ticket is done or dropped; the loop claims nothing while any ticket is out.
+    pub(crate) fn waiting_ticket(&self) -> Waiting {
+        self.inner.waiting.fetch_add(1, Ordering::SeqCst);
+        Waiting(Some(self.inner.clone()))
     }
 
     /// A generation slot, once one is free.

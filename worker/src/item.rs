@@ -16,7 +16,7 @@ use scenergy_keypool::{KeyOutcome, PoolError};
 use scenergy_queue::ClaimedJob;
 use scenergy_storage::{ObjectKey, StorageError};
 
-use crate::engine::{JobControl, Worker};
+use crate::engine::{JobControl, Waiting, Worker};
 use crate::retry::{self, Gave};
 
 /// Attempts of one item on transient model errors (5xx, timeouts, broken images). Quota
@@ -147,28 +147,15 @@ fn extension(format: ImageFormat) -> &'static str {
     }
 }
 
-/// Decrements the engine's waiting count exactly once, whichever way the wait ends.
-struct Waiting<'a>(Option<&'a Worker>);
-
-impl Waiting<'_> {
-    fn done(&mut self) {
-        if let Some(worker) = self.0.take() {
-            worker.waiting(-1);
-        }
-    }
-}
-
-impl Drop for Waiting<'_> {
-    fn drop(&mut self) {
-        self.done();
-    }
-}
-
 impl<'a> ItemContext<'a> {
-    /// Runs one item; returns it with how it ended.
-    pub(crate) async fn run(self, spec: &'a ItemSpec) -> (&'a ItemSpec, ItemEnd) {
+    /// Runs one item; returns it with how it ended. `waiting` counts it as waiting for a slot
+    /// until it has one (or will never start).
+    pub(crate) async fn run(
+        self,
+        spec: &'a ItemSpec,
+        mut waiting: Waiting,
+    ) -> (&'a ItemSpec, ItemEnd) {
         let control = self.control;
-        let mut waiting = Waiting(Some(self.worker));
         let slot = tokio::select! {
             slot = self.worker.slot() => slot,
             () = control.wind_down.cancelled() => return (spec, ItemEnd::NotStarted),

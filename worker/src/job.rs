@@ -22,36 +22,38 @@ use scenergy_queue::{ClaimedJob, FailOutcome, QueueError, now_ms};
 use scenergy_storage::{ObjectKey, StorageError};
 use serde_json::Value;
 
-use crate::engine::{JobControl, JobEnd, JobReport, Worker};
+use crate::engine::{JobControl, JobEnd, JobReport, Waiting, Worker};
 use crate::item::{ItemEnd, ItemFailure, ItemSpec};
 use crate::retry::{self, Gave};
 
 /// Runs `job` and reports how it ended. Never panics on bad input: a payload the worker cannot
 /// read fails the job with the reason.
-pub(crate) async fn run(worker: &Worker, job: ClaimedJob, control: &JobControl) -> JobReport {
+pub(crate) async fn run(
+    worker: &Worker,
+    job: ClaimedJob,
+    control: &JobControl,
+    loading: Waiting,
+) -> JobReport {
     let mut run = JobRun {
         worker,
         job: &job,
         control,
-        waiting: 1,
+        loading,
     };
-    let report = if job.job_type == IMAGE_GENERATION {
+    if job.job_type == IMAGE_GENERATION {
         run.image_generation().await
     } else {
         let reason = format!("unknown job type {:?}", job.job_type);
         run.fail(&reason, None, false).await
-    };
-    // Whatever the path, nothing of this job waits for a slot any more.
-    worker.waiting(-run.waiting);
-    report
+    }
 }
 
 struct JobRun<'a> {
     worker: &'a Worker,
     job: &'a ClaimedJob,
     control: &'a JobControl,
-    /// What this job adds to the engine's waiting count.
-    waiting: isize,
+    /// Holds the claim loop back until the job knows its items (see [`Waiting`]).
+    loading: Waiting,
 }
 
 /// A step that could not be done: permanent, or transient past the outage budget.
@@ -262,10 +264,10 @@ impl JobRun<'_> {
         let mut stored = 0_u32;
         let mut not_finished = 0_u32;
         let mut retryable = Vec::new();
-        // The job's own "loading" count becomes one per item waiting for a slot.
-        let n = isize::try_from(items.len()).unwrap_or(isize::MAX);
-        self.worker.waiting(n - 1);
-        self.waiting = n;
+        // One waiting ticket per item replaces the job's "loading" one; taken before that one is
+        // handed back, so the loop never sees a moment with nothing waiting.
+        let tickets: Vec<Waiting> = items.iter().map(|_| self.worker.waiting_ticket()).collect();
+        self.loading.done();
         self.progress(Progress::new(total, persisted, count(&failed)))
             .await;
 
@@ -277,7 +279,11 @@ impl JobRun<'_> {
             aspect_ratio: &payload.settings.aspect_ratio,
             control: self.control,
         };
-        let mut running: FuturesUnordered<_> = items.iter().map(|spec| ctx.run(spec)).collect();
+        let mut running: FuturesUnordered<_> = items
+            .iter()
+            .zip(tickets)
+            .map(|(spec, ticket)| ctx.run(spec, ticket))
+            .collect();
         while let Some((spec, end)) = running.next().await {
             let started = !matches!(end, ItemEnd::NotStarted);
             match end {
@@ -310,7 +316,6 @@ impl JobRun<'_> {
             .await;
         }
         drop(running);
-        self.waiting = 0;
         let images = stored;
         let report = |end| JobReport { end, images };
 
