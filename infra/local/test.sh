@@ -40,7 +40,7 @@ nextest_or_test() {
 step "services" bash infra/local/services.sh
 step "S3-compatible test server (install)" bash infra/local/s3.sh install
 step "rustfmt" cargo fmt --all --check
-step "deployment files (cfn-lint, yamllint; actionlint where it can be installed)" bash infra/lint.sh
+step "deployment files (cfn-lint, actionlint, hadolint, shellcheck, yamllint, path filters)" bash infra/lint.sh
 step "clippy" cargo clippy --locked --workspace --all-targets -- -D warnings
 step "release builds: Lambda bootstrap zips (cargo-lambda) and the worker binary" bash infra/aws/build-lambdas.sh
 step "sqlx offline data matches the queries" sqlx_prepare_check
