@@ -88,7 +88,7 @@ pub(crate) fn page(title: &str, notice: Option<&str>, refresh: bool, body: &str)
         out,
         "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\
 <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
-<title>{} · Scenergy queues</title>\
+<title>{} · Scenergy queues</title><link rel=\"icon\" href=\"data:,\">\
 <link rel=\"stylesheet\" href=\"/admin/static/admin.css\"></head><body>\
 <header><a class=\"brand\" href=\"/admin/queues\">Scenergy queues</a>",
         esc(title)

@@ -218,7 +218,7 @@ fn queue_summary(body: &mut String, state: &AdminState, name: &str, s: &QueueSta
         "<form class=\"inline\" method=\"post\" action=\"{}/actions\">\
 <input type=\"hidden\" name=\"csrf\" value=\"{}\"><input type=\"hidden\" name=\"action\" value=\"clean\">\
 <input type=\"hidden\" name=\"back\" value=\"{back}\">\
-<label>Clean finished jobs older than <input type=\"number\" name=\"hours\" min=\"0\" value=\"24\" style=\"width:5em\"> h</label> \
+<label>Clean finished jobs older than <input type=\"number\" name=\"hours\" min=\"0\" value=\"24\" class=\"hours\"> h</label> \
 <button type=\"submit\" class=\"danger\" data-action=\"clean\">Clean</button></form></div></section>",
         esc(&url),
         esc(state.csrf())
