@@ -281,6 +281,8 @@ pub struct Monitor {
     stalled: Happened,
     /// Key ids this monitor saw disabled (to resolve them when they come back).
     disabled: Vec<String>,
+    /// Whether each condition held at the last look.
+    held: Mutex<HashMap<String, bool>>,
 }
 
 impl Monitor {
@@ -311,6 +313,7 @@ impl Monitor {
             failed: Happened::default(),
             stalled: Happened::default(),
             disabled: Vec::new(),
+            held: Mutex::new(HashMap::new()),
         }
     }
 
@@ -449,12 +452,28 @@ impl Monitor {
         now: i64,
         make: impl FnOnce(Status) -> Alert,
     ) -> Result<bool, scenergy_queue::QueueError> {
+        // A resolve costs a script call, so it is only asked for when this condition held at
+        // this monitor's last look, or before its first (an earlier instance may have left it
+        // firing).
+        let held = self
+            .held
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(condition)
+            .copied();
+        if !firing && held == Some(false) {
+            return Ok(false);
+        }
         let window = u64::try_from(self.config.window.as_millis()).unwrap_or(u64::MAX);
-        let status = match self
+        let gate = self
             .queue
             .alert_gate(condition, firing, window, now)
-            .await?
-        {
+            .await?;
+        self.held
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert(condition.to_owned(), firing);
+        let status = match gate {
             Gate::Quiet => return Ok(false),
             Gate::Remind => Status::Reminder,
             Gate::Send if firing => Status::Firing,
