@@ -49,6 +49,7 @@ step "@upstash/redis peer test against the gateway" bash tools/upstash-gateway/p
 step "Schemathesis against the live functions and openapi.yaml" bash functions/schemathesis.sh
 step "JS client: polling, React hook and demo page logic (node --test)" bash clients/js/test.sh
 step "Chromium for the browser tests (Debian's package)" bash infra/local/browser.sh
+step "queue dashboard in Chromium" bash worker/tests/browser/run.sh
 # The README's run command, end to end, with the demo page driven in Chromium while it runs.
 # One generation slot, so the progress bar visibly moves through 25/50/75 %.
 step "README run command + demo page in Chromium" env WORKER_CONCURRENCY=1 \

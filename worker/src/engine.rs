@@ -326,6 +326,10 @@ impl Worker {
             {
                 Ok(claim) => {
                     redis_failures = 0;
+                    crate::alerts::Liveness::global().beat();
+                    if claim.rate_limited_until_ms.is_some() {
+                        crate::metrics::Metrics::global().rate_limited("queue_start_rate");
+                    }
                     claim
                 }
                 Err(error) => {
@@ -442,6 +446,7 @@ impl Worker {
         loading: Waiting,
     ) -> JobReport {
         let id = job.id.clone();
+        let job_type = job.job_type.clone();
         let span = tracing::info_span!("job", job_id = %id, job_type = %job.job_type);
         let started = Instant::now();
         let report = tracing::Instrument::instrument(
@@ -450,6 +455,7 @@ impl Worker {
         )
         .await;
         self.inner.jobs_lock().remove(&id);
+        crate::metrics::Metrics::global().job_finished(&job_type, report.end, started.elapsed());
         span.in_scope(|| {
             tracing::info!(
                 end = ?report.end,
@@ -520,6 +526,7 @@ async fn heartbeats(inner: Weak<Inner>) {
             .await
         {
             Ok(beat) => {
+                crate::alerts::Liveness::global().beat();
                 for (id, control) in &held {
                     if beat.lost.contains(id) {
                         tracing::warn!(job_id = %id, "lease lost; stopping the job here");

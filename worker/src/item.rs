@@ -175,16 +175,18 @@ impl<'a> ItemContext<'a> {
             () = control.abort.cancelled() => ItemEnd::Aborted,
         };
         drop(slot);
+        let outcome = match &end {
+            ItemEnd::Stored => "stored",
+            ItemEnd::Failed(f) if f.retryable => "failed-retryable",
+            ItemEnd::Failed(_) => "failed",
+            ItemEnd::NotStarted => "not-started",
+            ItemEnd::Aborted => "aborted",
+        };
+        crate::metrics::Metrics::global().item_finished(outcome, started.elapsed());
         tracing::info!(
             product_id = %spec.product.id,
             variant = spec.variant,
-            outcome = match &end {
-                ItemEnd::Stored => "stored",
-                ItemEnd::Failed(f) if f.retryable => "failed-retryable",
-                ItemEnd::Failed(_) => "failed",
-                ItemEnd::NotStarted => "not-started",
-                ItemEnd::Aborted => "aborted",
-            },
+            outcome,
             reason = match &end {
                 ItemEnd::Failed(f) => f.reason.as_str(),
                 _ => "",
@@ -284,6 +286,10 @@ impl<'a> ItemContext<'a> {
                     pool.acquire(tokio::time::Instant::now() + key_wait)
                         .await
                         .map_err(|e| match e {
+                            PoolError::Exhausted { .. } => {
+                                crate::metrics::Metrics::global().rate_limited("gemini_keys");
+                                ItemFailure::retryable(e.to_string())
+                            }
                             PoolError::AllDisabled | PoolError::NoKeys => {
                                 ItemFailure::permanent(e.to_string())
                             }
@@ -305,6 +311,9 @@ impl<'a> ItemContext<'a> {
                     ErrorClass::Retryable | ErrorClass::Fatal => KeyOutcome::Success,
                 },
             };
+            if let Some(lease) = &lease {
+                crate::metrics::Metrics::global().gemini_call(lease.id(), outcome);
+            }
             if let (Some(pool), Some(lease)) = (&generator.pool, &lease)
                 && let Err(error) = pool.report(lease, outcome).await
             {

@@ -17,10 +17,13 @@
 //! - `retry.rs`: riding out outages with backoff; `qstash.rs`: signature checks;
 //! - `http.rs`: [`app`] with `/healthz`, `/readyz`, `/drain`.
 
+pub mod admin;
+pub mod alerts;
 mod engine;
 pub mod http;
 mod item;
 mod job;
+pub mod metrics;
 pub mod qstash;
 mod retry;
 pub mod settings;

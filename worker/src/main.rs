@@ -93,11 +93,27 @@ async fn serve(env: &Env) -> anyhow::Result<()> {
         .with_context(|| format!("Failed to listen on {host}:{port}"))?;
     tracing::info!(addr = %listener.local_addr()?, "listening");
 
+    let queue = services.worker.queue().clone();
+    let pool = services.worker.generator().pool.clone();
+    let admin = settings.admin.clone().map(|config| {
+        scenergy_worker::admin::AdminState::new(config, vec![queue.clone()], pool.clone())
+    });
+    let metrics = scenergy_worker::metrics::MetricsState {
+        metrics: scenergy_worker::metrics::Metrics::global(),
+        queues: vec![queue.clone()],
+        pool: pool.clone(),
+        token: settings.metrics_token.clone(),
+    };
+    if let Some(config) = settings.alerts.clone() {
+        scenergy_worker::alerts::spawn(config, queue, pool, shutdown.clone());
+    }
     let router = app(AppState::new(
         services.worker.clone(),
         settings.auth,
         shutdown.clone(),
-    ));
+    ))
+    .merge(scenergy_worker::admin::routes(admin))
+    .merge(scenergy_worker::metrics::router(metrics));
     let server_stop = shutdown.clone();
     let server = tokio::spawn(async move {
         axum::serve(listener, router)

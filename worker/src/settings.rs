@@ -87,6 +87,12 @@ pub struct Settings {
     pub pool: PoolConfig,
     pub run: RunSettings,
     pub auth: DrainAuth,
+    /// `ENABLE_BULL_BOARD` + `ADMIN_TOKEN`: the dashboard at `/admin/queues`.
+    pub admin: Option<crate::admin::AdminConfig>,
+    /// `ALERT_WEBHOOK_URL` and the `ALERT_*` thresholds.
+    pub alerts: Option<crate::alerts::AlertConfig>,
+    /// `METRICS_TOKEN`: when set, `/metrics` wants it as a bearer token.
+    pub metrics_token: Option<SecretString>,
 }
 
 fn secs(env: &Env, var: &str, default: u64, min: u64) -> Result<Duration, ConfigError> {
@@ -166,6 +172,9 @@ impl Settings {
             pool: PoolConfig::from_env(env)?,
             run: RunSettings::from_env(env)?,
             auth: DrainAuth::from_env(env)?,
+            admin: crate::admin::AdminConfig::from_env(env)?,
+            alerts: crate::alerts::AlertConfig::from_env(env)?,
+            metrics_token: env.optional_secret("METRICS_TOKEN")?,
         })
     }
 }

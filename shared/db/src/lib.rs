@@ -30,8 +30,8 @@ mod products;
 
 pub use assets::{Asset, NewAsset, assets_for_job, insert_asset, persisted_items};
 pub use config::{
-    DEFAULT_ACQUIRE_TIMEOUT, DEFAULT_MAX_CONNECTIONS, DbConfig, connect, create_database_if_missing,
-    migrate, ping,
+    DEFAULT_ACQUIRE_TIMEOUT, DEFAULT_MAX_CONNECTIONS, DbConfig, connect,
+    create_database_if_missing, migrate, ping,
 };
 pub use error::DbError;
 pub use jobs::{

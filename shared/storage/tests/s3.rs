@@ -4,9 +4,9 @@ mod contract;
 
 use std::time::Duration;
 
-use scenergy_testkit::S3Server;
 use scenergy_config::SecretString;
 use scenergy_storage::{Bytes, ObjectKey, S3Config, S3Storage, Storage};
+use scenergy_testkit::S3Server;
 
 const PUBLIC_URL: &str = "https://assets.example.test/";
 
