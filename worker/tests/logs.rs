@@ -3,6 +3,8 @@
 //! refused and accepted requests on `/drain` and `/admin`; its whole output is then searched
 //! for every secret it was given.
 
+mod common;
+
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
@@ -14,18 +16,7 @@ use scenergy_queue::{NewJob, Queue, QueueOptions};
 use scenergy_testkit::{TestRedis, bounded, free_port, redis_url};
 use tokio::io::AsyncReadExt;
 
-fn db_url(pool: &PgPool) -> String {
-    let base = std::env::var("DATABASE_URL").expect("DATABASE_URL is set for database tests");
-    let db = pool
-        .connect_options()
-        .get_database()
-        .expect("the test database has a name")
-        .to_owned();
-    let (server, _) = base
-        .rsplit_once('/')
-        .expect("DATABASE_URL ends with /<database>");
-    format!("{server}/{db}")
-}
+use common::db_url;
 
 #[sqlx::test(migrator = "scenergy_db::MIGRATOR")]
 async fn no_secret_appears_in_a_runs_output(pool: PgPool) {
