@@ -171,7 +171,8 @@ async fn a_job_runs_end_to_end_through_the_enqueue_function_the_simulator_and_s3
 #[sqlx::test(migrator = "scenergy_db::MIGRATOR")]
 async fn injected_429s_cool_a_key_and_the_job_still_completes(db: PgPool) {
     bounded(LIMIT, async {
-        let (storage, _dir) = fs_storage().await;
+        let server = S3Server::start().await;
+        let storage = s3(&server).await;
         let (queue, redis) = queue().await;
         let products = seed_products(&db, None, CLIENT, "lamp", 3).await;
         // Two calls per key per 2 s window: six items on two keys must hit the limit.
