@@ -21,25 +21,50 @@ async fn rows(db: &PgPool, id: &scenergy_queue::JobId) -> usize {
         .len()
 }
 
+/// A job of `n` products × 2 variants on a fresh queue, and the environment of `worker serve`
+/// processes that generate it through a simulator answering in `latency_ms`, with `extra`
+/// settings on top (later entries win).
+struct Setup {
+    dir: tempfile::TempDir,
+    queue: scenergy_queue::Queue,
+    sim: gemini_sim::SpawnedSim,
+    env: Vec<(&'static str, String)>,
+    id: scenergy_queue::JobId,
+}
+
+async fn setup(db: &PgPool, n: usize, latency_ms: u64, extra: &[(&'static str, &str)]) -> Setup {
+    let dir = tempfile::tempdir().unwrap();
+    let (queue, _redis) = queue().await;
+    let products = seed_products(db, None, CLIENT, "item", n).await;
+    let (sim_url, sim) = sim(SimConfig {
+        latency: LatencyRange::fixed(latency_ms),
+        ..SimConfig::default()
+    })
+    .await;
+    let mut env = worker_env(&queue, db, dir.path());
+    env.push(("GOOGLE_AI_STUDIO_API_KEY", test_keys(1).remove(0)));
+    env.push(("GEMINI_API_BASE_URL", sim_url));
+    env.extend(extra.iter().map(|(k, v)| (*k, (*v).to_owned())));
+    let id = enqueue(&queue, CLIENT, &payload(&products, 2, "in a loft")).await;
+    Setup {
+        dir,
+        queue,
+        sim,
+        env,
+        id,
+    }
+}
+
 #[sqlx::test(migrator = "scenergy_db::MIGRATOR")]
 async fn a_worker_killed_mid_job_is_replaced_and_nothing_is_generated_twice(db: PgPool) {
     bounded(LIMIT, async {
-        let dir = tempfile::tempdir().unwrap();
-        let (queue, _redis) = queue().await;
-        let products = seed_products(&db, None, CLIENT, "sofa", 2).await;
-        let (sim_url, sim) = sim(SimConfig {
-            latency: LatencyRange::fixed(500),
-            ..SimConfig::default()
-        })
-        .await;
-        let key = test_keys(1).remove(0);
-        let mut env = worker_env(&queue, &db, dir.path());
-        env.extend([
-            ("GOOGLE_AI_STUDIO_API_KEY", key),
-            ("GEMINI_API_BASE_URL", sim_url),
-            ("WORKER_CONCURRENCY", "1".to_owned()),
-        ]);
-        let id = enqueue(&queue, CLIENT, &payload(&products, 2, "in a loft")).await;
+        let Setup {
+            dir,
+            queue,
+            sim,
+            env,
+            id,
+        } = setup(&db, 2, 500, &[("WORKER_CONCURRENCY", "1")]).await;
 
         let first = WorkerProcess::start(&env).await;
         wait_status(&queue, &id, LIMIT, |s| completed_items(s) >= 1).await;
@@ -73,25 +98,24 @@ async fn a_worker_killed_mid_job_is_replaced_and_nothing_is_generated_twice(db: 
 #[sqlx::test(migrator = "scenergy_db::MIGRATOR")]
 async fn sigterm_finishes_in_flight_items_and_releases_the_rest_at_once(db: PgPool) {
     bounded(LIMIT, async {
-        let dir = tempfile::tempdir().unwrap();
-        let (queue, _redis) = queue().await;
-        let products = seed_products(&db, None, CLIENT, "lamp", 3).await;
-        let (sim_url, sim) = sim(SimConfig {
-            latency: LatencyRange::fixed(700),
-            ..SimConfig::default()
-        })
+        let Setup {
+            dir,
+            queue,
+            sim,
+            env,
+            id,
+        } = setup(
+            &db,
+            3,
+            700,
+            &[
+                ("WORKER_CONCURRENCY", "2"),
+                ("SHUTDOWN_GRACE_SECS", "5"),
+                // A long lease: if the job were not released, the next worker would wait for it.
+                ("LEASE_SECS", "60"),
+            ],
+        )
         .await;
-        let key = test_keys(1).remove(0);
-        let mut env = worker_env(&queue, &db, dir.path());
-        env.extend([
-            ("GOOGLE_AI_STUDIO_API_KEY", key),
-            ("GEMINI_API_BASE_URL", sim_url),
-            ("WORKER_CONCURRENCY", "2".to_owned()),
-            ("SHUTDOWN_GRACE_SECS", "5".to_owned()),
-            // A long lease: if the job were not released, the next worker would wait for it.
-            ("LEASE_SECS", "60".to_owned()),
-        ]);
-        let id = enqueue(&queue, CLIENT, &payload(&products, 2, "on a table")).await;
 
         let mut first = WorkerProcess::start(&env).await;
         wait_status(&queue, &id, LIMIT, |s| completed_items(s) >= 1).await;
