@@ -32,9 +32,11 @@ use crate::settings::RunSettings;
 
 /// An idle `serve` loop over REST (no blocking wait possible) looks again this often.
 const REST_IDLE_POLL: Duration = Duration::from_secs(30);
-/// While a drain's own jobs are still running and nothing is claimable, it looks again this
-/// often (a job it released or retried may come back).
-const DRAIN_RECHECK: Duration = Duration::from_secs(1);
+/// While a drain's own jobs are still running and nothing is claimable, it claims again when
+/// one of them ends, or after this long for jobs enqueued meanwhile (whose wake also starts a
+/// drain of its own). An empty claim is about ten commands on the server; once a second would
+/// cost hundreds a minute during a long job.
+const DRAIN_RECHECK: Duration = Duration::from_secs(5);
 
 /// The image model and the keys to call it with (`None` for the offline provider).
 #[derive(Clone)]
