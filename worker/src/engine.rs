@@ -282,11 +282,6 @@ impl Worker {
         &self.inner.run
     }
 
-    /// Jobs this process holds right now.
-    pub fn active_jobs(&self) -> Vec<JobId> {
-        self.inner.jobs_lock().keys().cloned().collect()
-    }
-
     fn has_capacity(&self) -> bool {
         self.inner.slots.available_permits() > 0 && self.inner.waiting.load(Ordering::SeqCst) == 0
     }
@@ -404,6 +399,29 @@ impl Worker {
             }
         }
         summary.duration_ms = ms(started.elapsed());
+        summary
+    }
+
+    /// A drain: [`RunMode::UntilEmpty`] that also stops claiming `deadline` from now, or when
+    /// `parent` fires (SIGTERM), then winds down as every run does.
+    pub async fn drain(&self, deadline: Duration, parent: &CancellationToken) -> RunSummary {
+        let stop = parent.child_token();
+        let timer = stop.clone();
+        let deadline_timer = tokio::spawn(async move {
+            tokio::time::sleep(deadline).await;
+            timer.cancel();
+        });
+        let summary = self.run(RunMode::UntilEmpty, stop).await;
+        deadline_timer.abort();
+        tracing::info!(
+            completed = summary.completed,
+            failed = summary.failed,
+            released = summary.released,
+            images = summary.images,
+            ended = summary.ended,
+            duration = summary.duration_ms,
+            "drain ended"
+        );
         summary
     }
 

@@ -23,7 +23,7 @@ use serde_json::json;
 use subtle::ConstantTimeEq;
 use tokio_util::sync::CancellationToken;
 
-use crate::engine::{RunMode, RunSummary, Worker};
+use crate::engine::{RunSummary, Worker};
 use crate::qstash::Verifier;
 use crate::settings::DrainAuth;
 
@@ -202,29 +202,10 @@ async fn drain(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -
         .deadline_secs
         .map_or(max, |s| Duration::from_secs(s.max(1)).min(max));
 
-    let stop = state.shutdown.child_token();
-    let timer = stop.clone();
-    let worker = state.worker.clone();
+    let (worker, shutdown) = (state.worker.clone(), state.shutdown.clone());
     // On a task of its own: if the caller hangs up, this handler is dropped but the drain
     // goes on to its end and leaves no job half-done.
-    let run = tokio::spawn(async move {
-        let deadline_timer = tokio::spawn(async move {
-            tokio::time::sleep(deadline).await;
-            timer.cancel();
-        });
-        let summary = worker.run(RunMode::UntilEmpty, stop).await;
-        deadline_timer.abort();
-        tracing::info!(
-            completed = summary.completed,
-            failed = summary.failed,
-            released = summary.released,
-            images = summary.images,
-            ended = summary.ended,
-            duration = summary.duration_ms,
-            "drain ended"
-        );
-        summary
-    });
+    let run = tokio::spawn(async move { worker.drain(deadline, &shutdown).await });
     match run.await {
         Ok(summary) => axum::Json(DrainReply {
             summary,

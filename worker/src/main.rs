@@ -57,18 +57,15 @@ async fn main() -> anyhow::Result<()> {
         Command::Drain { deadline_secs } => {
             let settings = Settings::from_env(&env).context("Invalid configuration")?;
             let services = scenergy_worker::connect(&settings).await?;
-            let stop = CancellationToken::new();
             let deadline =
                 deadline_secs.map_or(settings.run.drain_deadline, std::time::Duration::from_secs);
-            let timer = stop.clone();
+            let shutdown = CancellationToken::new();
+            let signal = shutdown.clone();
             tokio::spawn(async move {
-                tokio::select! {
-                    () = tokio::time::sleep(deadline) => {}
-                    () = scenergy_http::serve::shutdown_signal() => {}
-                }
-                timer.cancel();
+                scenergy_http::serve::shutdown_signal().await;
+                signal.cancel();
             });
-            let summary = services.worker.run(RunMode::UntilEmpty, stop).await;
+            let summary = services.worker.drain(deadline, &shutdown).await;
             let mut out = std::io::stdout().lock();
             writeln!(out, "{}", serde_json::to_string(&summary)?)?;
             Ok(())

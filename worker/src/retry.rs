@@ -22,9 +22,11 @@ pub(crate) enum Gave<E> {
 /// The delay before retry number `attempt` (0-based): 200 ms doubling to 5 s, each with up to
 /// 50% jitter so that workers recovering together do not retry in step.
 pub(crate) fn delay(attempt: u32) -> Duration {
-    let base = FIRST_DELAY
-        .saturating_mul(2_u32.saturating_pow(attempt.min(16)))
-        .min(MAX_DELAY);
+    let base = Duration::from_millis(scenergy_queue::backoff::exponential_ms(
+        u64::try_from(FIRST_DELAY.as_millis()).unwrap_or(u64::MAX),
+        attempt.saturating_add(1),
+        u64::try_from(MAX_DELAY.as_millis()).unwrap_or(u64::MAX),
+    ));
     let jitter_ms = rand::random::<u64>() % (u64::try_from(base.as_millis() / 2).unwrap_or(1) + 1);
     base + Duration::from_millis(jitter_ms)
 }
