@@ -10,13 +10,12 @@ use std::time::{Duration, Instant};
 
 use base64::Engine as _;
 use gemini_sim::SimConfig;
-use scenergy_db::{NewProduct, PgPool};
-use scenergy_jobs::{IMAGE_GENERATION, ImageJobPayload, ImageJobSettings};
-use scenergy_queue::{NewJob, Queue, QueueOptions};
+use scenergy_db::PgPool;
+use scenergy_queue::{Queue, QueueOptions};
 use scenergy_testkit::{TestRedis, bounded, free_port, redis_url};
 use tokio::io::AsyncReadExt;
 
-use common::db_url;
+use common::{db_url, enqueue, payload, seed_products};
 
 #[sqlx::test(migrator = "scenergy_db::MIGRATOR")]
 async fn no_secret_appears_in_a_runs_output(pool: PgPool) {
@@ -52,30 +51,8 @@ async fn no_secret_appears_in_a_runs_output(pool: PgPool) {
         let redis = TestRedis::tcp().await.redis;
         let queue_name = format!("logs-{tag}");
         let queue = Queue::new(redis, &queue_name, QueueOptions::default()).unwrap();
-        scenergy_db::upsert_product(
-            &pool,
-            &NewProduct {
-                id: "prod-1",
-                client_id: "client-logs",
-                name: "A lamp",
-                description: None,
-                reference_image_key: None,
-            },
-        )
-        .await
-        .unwrap();
-        let payload = ImageJobPayload {
-            session_id: "s-1".to_owned(),
-            product_ids: vec!["prod-1".to_owned()],
-            prompt: "on a desk".to_owned(),
-            settings: ImageJobSettings {
-                aspect_ratio: "1:1".to_owned(),
-                image_quality: "1k".to_owned(),
-                variants_per_product: 2,
-            },
-        };
-        let job = NewJob::new(IMAGE_GENERATION, "client-logs", serde_json::to_value(&payload).unwrap());
-        let id = queue.enqueue(job).await.unwrap().job_id;
+        let products = seed_products(&pool, None, "client-logs", "prod", 1).await;
+        let id = enqueue(&queue, "client-logs", &payload(&products, 2, "on a desk")).await;
 
         let storage = tempfile::tempdir().unwrap();
         let port = free_port();
